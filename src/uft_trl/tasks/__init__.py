@@ -1,0 +1,1 @@
+"""Tasks with step-level hints. Each module: build_dataset(), verify(), reward functions."""

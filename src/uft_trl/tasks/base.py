@@ -1,0 +1,120 @@
+"""The shape every task shares: a prompt format, answer extraction, and TRL-style rewards.
+
+A task module exposes ``build_dataset(...)`` (rows with ``prompt``, ``hint`` and ground-truth
+columns), ``verify(answer, **ground_truth) -> bool`` and reward functions built with
+:func:`make_reward`. Rewards follow the paper: 1.0 for a correct answer, 0.1 for a well-formed but
+wrong one, 0.0 otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+SYSTEM_PREAMBLE = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+    "The assistant first thinks about the reasoning process in the mind and then provides the user with the answer."
+)
+ASSISTANT_PREFIX = "Assistant: Let me solve this step by step.\n<think> "
+
+# Bounded patterns: completions are model output and may be adversarial (megabyte strings).
+MAX_COMPLETION_CHARS = 100_000
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_THINK_CLOSE = "</think>"
+
+
+def format_instruction(example: str) -> str:
+    """The instruction appended to every question, as in the paper's data."""
+    return (
+        "Show your work in <think> </think> tags. And return the final answer in <answer> </answer> tags, "
+        f"for example <answer> {example} </answer>."
+    )
+
+
+def make_prompt(question: str, example_answer: str, chat: bool = False) -> str | list[dict[str, str]]:
+    """Paper-style plain-text prompt ending in ``<think> ``, or a one-message chat prompt.
+
+    The chat form is for instruct models: the chat template supplies the assistant turn, so the
+    ``Assistant: ... <think>`` prefix is left out and the hint follows the generation prompt.
+    """
+    instruction = format_instruction(example_answer)
+    if chat:
+        return [{"role": "user", "content": f"{question} {instruction}"}]
+    return f"{SYSTEM_PREAMBLE}\nUser: {question} {instruction}\n{ASSISTANT_PREFIX}"
+
+
+def completion_text(completion: Any) -> str:
+    """Text of a TRL completion: a string (standard) or a list of messages (conversational)."""
+    if isinstance(completion, str):
+        text = completion
+    elif isinstance(completion, Sequence) and completion and isinstance(completion[-1], dict):
+        text = str(completion[-1].get("content", ""))
+    else:
+        text = ""
+    return text[:MAX_COMPLETION_CHARS]
+
+
+def extract_answer(text: str) -> str | None:
+    """The content of the last ``<answer>...</answer>`` block, stripped; None when absent."""
+    text = text[:MAX_COMPLETION_CHARS]
+    last = None
+    for match in _ANSWER_RE.finditer(text):
+        last = match
+    return None if last is None else last.group(1).strip()
+
+
+def is_well_formed(text: str) -> bool:
+    """Closes the reasoning and gives exactly one answer block after it."""
+    text = text[:MAX_COMPLETION_CHARS]
+    close = text.rfind(_THINK_CLOSE)
+    if close < 0:
+        return False
+    tail = text[close + len(_THINK_CLOSE) :]
+    return len(_ANSWER_RE.findall(tail)) == 1 and tail.count("<answer>") == 1
+
+
+@dataclass(frozen=True)
+class RewardScale:
+    """Scores of the paper's rule-based reward."""
+
+    correct: float = 1.0
+    well_formed: float = 0.1
+    malformed: float = 0.0
+
+
+def make_reward(
+    verify: Callable[..., bool],
+    ground_truth_columns: Sequence[str],
+    name: str,
+    scale: RewardScale = RewardScale(),
+) -> Callable[..., list[float]]:
+    """Wrap ``verify(answer, **ground_truth)`` into a reward with TRL's signature.
+
+    Dataset columns named in ``ground_truth_columns`` arrive as keyword lists, one item per
+    completion. A verifier that raises scores as wrong: hostile output must never crash training.
+    """
+
+    def reward(completions: list[Any], **kwargs: Any) -> list[float]:
+        missing = [column for column in ground_truth_columns if column not in kwargs]
+        if missing:
+            raise KeyError(f"Reward '{name}' needs dataset column(s) {missing}; got columns {sorted(kwargs)}.")
+        scores = []
+        for i, completion in enumerate(completions):
+            text = completion_text(completion)
+            if not is_well_formed(text):
+                scores.append(scale.malformed)
+                continue
+            truth = {column: kwargs[column][i] for column in ground_truth_columns}
+            try:
+                correct = bool(verify(extract_answer(text), **truth))
+            except Exception:
+                correct = False
+            scores.append(scale.correct if correct else scale.well_formed)
+        return scores
+
+    reward.__name__ = name
+    reward.__qualname__ = name
+    return reward
