@@ -1,0 +1,105 @@
+"""UFTConfig: GRPOConfig plus the hint schedule and the supervised hint term."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig
+
+from .data import SPLITTERS
+from .hints import get_schedule
+
+
+@dataclass
+class UFTConfig(GRPOConfig):
+    r"""
+    Configuration class for [`UFTTrainer`].
+
+    Everything of [`~trl.GRPOConfig`] applies; the fields below add UFT's hints. With
+    `hint_schedule="none"` and `sft_loss_coef=0.0`, training is exactly GRPO.
+
+    Parameters:
+        hint_column (`str`, *optional*, defaults to `"hint"`):
+            Dataset column holding the reference solution as a list of steps (a string is split into steps
+            by `hint_splitter`).
+        hint_splitter (`str`, *optional*, defaults to `"auto"`):
+            How string solutions are split into steps: `"lines"`, `"sentences"` or `"auto"` (lines when there are
+            several, else sentences). A callable can be passed to the trainer as `hint_splitter=`.
+        hint_schedule (`str`, *optional*, defaults to `"cosine"`):
+            How much of the solution is revealed over training: `"cosine"` (UFT), `"linear"`, `"staged"`,
+            `"uniform"` (R3), `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
+        hint_p_high (`float`, *optional*, defaults to `0.95`):
+            Probability of revealing each chunk at the start of training.
+        hint_p_low (`float`, *optional*, defaults to `0.05`):
+            Probability of revealing each chunk at the end of the hint horizon.
+        hint_steps (`float`, *optional*, defaults to `300`):
+            Hint horizon T_hint: no hints after it. A value below 1 is a fraction of the total training steps.
+        hint_max_chunks (`int`, *optional*, defaults to `5`):
+            Solutions are coarsened into at most this many chunks; hints reveal whole chunks.
+        sft_loss_coef (`float`, *optional*, defaults to `0.001`):
+            Coefficient of the mean negative log-likelihood of the hint tokens, added to the GRPO loss. Not
+            `beta`, which is the KL coefficient.
+    """
+
+    hint_column: str = field(
+        default="hint",
+        metadata={"help": "Dataset column holding the reference solution steps (list of str, or str to split)."},
+    )
+    hint_splitter: str = field(
+        default="auto",
+        metadata={
+            "help": "How string solutions are split into steps.",
+            "choices": sorted(SPLITTERS),
+        },
+    )
+    hint_schedule: str = field(
+        default="cosine",
+        metadata={
+            "help": "Hint schedule: 'cosine' (UFT), 'linear', 'staged', 'uniform' (R3), 'constant' or 'none' (RFT). "
+            "More can be added with uft_trl.register_schedule."
+        },
+    )
+    hint_p_high: float = field(
+        default=0.95,
+        metadata={"help": "Probability of revealing each chunk at the start of training."},
+    )
+    hint_p_low: float = field(
+        default=0.05,
+        metadata={"help": "Probability of revealing each chunk at the end of the hint horizon."},
+    )
+    hint_steps: float = field(
+        default=300,
+        metadata={
+            "help": "Hint horizon T_hint in steps; no hints afterwards. Below 1, a fraction of the total training "
+            "steps."
+        },
+    )
+    hint_max_chunks: int = field(
+        default=5,
+        metadata={"help": "Solutions are coarsened into at most this many chunks; hints reveal whole chunks."},
+    )
+    sft_loss_coef: float = field(
+        default=0.001,
+        metadata={
+            "help": "Coefficient of the mean negative log-likelihood of hint tokens added to the GRPO loss (not "
+            "`beta`, the KL coefficient)."
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        get_schedule(self.hint_schedule)  # fails early, naming the valid choices
+        if not 0.0 <= self.hint_p_low <= 1.0 or not 0.0 <= self.hint_p_high <= 1.0:
+            raise ValueError(
+                f"hint_p_low and hint_p_high must lie in [0, 1], got {self.hint_p_low} and {self.hint_p_high}."
+            )
+        if self.hint_steps <= 0:
+            raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {self.hint_steps}.")
+        if self.hint_max_chunks < 1:
+            raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
+        if self.sft_loss_coef < 0:
+            raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
+
+    @property
+    def uses_hints(self) -> bool:
+        return self.hint_schedule != "none"

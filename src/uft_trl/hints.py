@@ -1,0 +1,181 @@
+"""How much of each solution to reveal: schedules, chunking and group-seeded sampling.
+
+Pure functions of (seed, step, group): no torch, no trainer, no process-local random state. Every
+rollout of a prompt group, on whichever process it runs, draws the same hint, and a resumed run
+draws what an uninterrupted one would have. Matches the official UFT code:
+
+* steps are coarsened into ``num = min(max_chunks, len(steps))`` chunks with boundaries
+  ``round(i / num * len(steps))`` (the last one is ``len(steps)``);
+* cosine (UFT): ``p(t) = p_low + (p_high - p_low)(1 + cos(pi t / T)) / 2`` for ``t <= T``, then 0,
+  and the revealed chunks ``l ~ Binomial(num, p(t))``;
+* staged: ``l = num - t // (T // (num + 1))`` clipped to ``[0, num]``, 0 after T;
+* uniform (R3): ``l`` uniform over ``0..num``. The official code never stops hinting here; we stop
+  after T like every other schedule, so a run always ends on the model's own solutions.
+
+``t`` is the global step counted from 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ScheduleParams:
+    """The knobs of a schedule, resolved to steps (``horizon`` is T_hint)."""
+
+    p_high: float
+    p_low: float
+    horizon: int
+
+
+class HintSchedule:
+    """A schedule: the expected revealed fraction ``probability(t)`` and the chunk draw.
+
+    Subclasses override ``probability``; the default draw is ``Binomial(num_chunks, p(t))``.
+    Schedules that are not Binomial (staged, uniform) override ``revealed_chunks`` too.
+    """
+
+    def probability(self, step: int, params: ScheduleParams) -> float:
+        raise NotImplementedError
+
+    def revealed_chunks(self, step: int, num_chunks: int, params: ScheduleParams, rng: np.random.Generator) -> int:
+        p = min(max(self.probability(step, params), 0.0), 1.0)
+        return int(rng.binomial(num_chunks, p)) if num_chunks > 0 and p > 0.0 else 0
+
+
+class Cosine(HintSchedule):
+    """UFT: cosine annealing from p_high to p_low over the horizon, no hints afterwards."""
+
+    def probability(self, step, params):
+        if step > params.horizon:
+            return 0.0
+        return params.p_low + 0.5 * (params.p_high - params.p_low) * (1 + math.cos(math.pi * step / params.horizon))
+
+
+class Linear(HintSchedule):
+    """Linear decay from p_high to p_low over the horizon, no hints afterwards."""
+
+    def probability(self, step, params):
+        if step > params.horizon:
+            return 0.0
+        return params.p_high + (params.p_low - params.p_high) * step / params.horizon
+
+
+class Constant(HintSchedule):
+    """p_high for the whole horizon, no hints afterwards."""
+
+    def probability(self, step, params):
+        return params.p_high if step <= params.horizon else 0.0
+
+
+class NoHints(HintSchedule):
+    """Plain RFT (GRPO)."""
+
+    def probability(self, step, params):
+        return 0.0
+
+
+class Staged(HintSchedule):
+    """Staircase: all chunks first, one fewer every ``T // (num + 1)`` steps."""
+
+    def revealed_chunks(self, step, num_chunks, params, rng):
+        if step > params.horizon or num_chunks == 0:
+            return 0
+        stair = max(params.horizon // (num_chunks + 1), 1)
+        return min(max(num_chunks - step // stair, 0), num_chunks)
+
+    def probability(self, step, params):
+        # The staircase depends on the chunk count; report it for the paper's maximum of 5 chunks.
+        return self.revealed_chunks(step, 5, params, None) / 5
+
+
+class Uniform(HintSchedule):
+    """R3-like: every chunk boundary equally likely."""
+
+    def revealed_chunks(self, step, num_chunks, params, rng):
+        if step > params.horizon:
+            return 0
+        return int(rng.integers(0, num_chunks + 1))
+
+    def probability(self, step, params):
+        return 0.5 if step <= params.horizon else 0.0
+
+
+SCHEDULES: dict[str, HintSchedule] = {
+    "cosine": Cosine(),
+    "linear": Linear(),
+    "staged": Staged(),
+    "uniform": Uniform(),
+    "constant": Constant(),
+    "none": NoHints(),
+}
+
+
+class _FunctionSchedule(HintSchedule):
+    def __init__(self, fn: Callable[[int, ScheduleParams], float]):
+        self.fn = fn
+
+    def probability(self, step, params):
+        return float(self.fn(step, params))
+
+
+def register_schedule(name: str, schedule: HintSchedule | Callable[[int, ScheduleParams], float]) -> None:
+    """Make ``hint_schedule=name`` available. A plain function ``p(step, params)`` gets Binomial draws."""
+    SCHEDULES[name] = schedule if isinstance(schedule, HintSchedule) else _FunctionSchedule(schedule)
+
+
+def get_schedule(name: str) -> HintSchedule:
+    try:
+        return SCHEDULES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown hint_schedule {name!r}; choose one of {sorted(SCHEDULES)} or add one with register_schedule()."
+        ) from None
+
+
+def chunk_boundaries(num_steps: int, max_chunks: int = 5) -> list[int]:
+    """Step counts a hint may reveal: ``[0, ..., num_steps]`` with at most ``max_chunks + 1`` entries."""
+    num = min(max_chunks, num_steps)
+    if num == 0:
+        return [0]
+    boundaries = [round(i / num * num_steps) for i in range(num + 1)]
+    boundaries[-1] = num_steps
+    return boundaries
+
+
+def group_rng(seed: int, step: int, group: int) -> np.random.Generator:
+    """The generator for one prompt group at one step; identical wherever it is built."""
+    return np.random.default_rng([seed, step, group])
+
+
+def revealed_steps(
+    schedule: HintSchedule,
+    params: ScheduleParams,
+    num_steps: int,
+    max_chunks: int,
+    seed: int,
+    step: int,
+    group: int,
+) -> int:
+    """How many solution steps the hint of ``group`` reveals at ``step``."""
+    boundaries = chunk_boundaries(num_steps, max_chunks)
+    chunks = schedule.revealed_chunks(step, len(boundaries) - 1, params, group_rng(seed, step, group))
+    return boundaries[chunks]
+
+
+def hint_text(steps: Sequence[str], num_revealed: int) -> str:
+    """The hint is the concatenation of the first steps (they carry their own separators)."""
+    return "".join(steps[:num_revealed])
+
+
+def resolve_horizon(hint_steps: float, max_steps: int) -> int:
+    """T_hint in steps: a value below 1 is a fraction of the run, as transformers' ``save_steps``."""
+    if hint_steps <= 0:
+        raise ValueError(f"hint_steps must be positive, got {hint_steps}.")
+    horizon = math.ceil(hint_steps * max_steps) if hint_steps < 1 else int(hint_steps)
+    return max(horizon, 1)

@@ -1,0 +1,281 @@
+"""UFTTrainer: GRPOTrainer with step-level hints and a supervised term on the hint tokens.
+
+Thin overrides of GRPOTrainer, each calling ``super()``:
+
+* ``_generate_and_score_completions`` draws one hint per prompt group (see ``hints.py``), passes the
+  revealed text to the reward functions as ``hint_text`` and records where the hint tokens sit;
+* ``_tokenize_prompts`` appends the hint token ids to the prompt ids. Every generation backend
+  (transformers, continuous batching, vLLM colocate and server) and every log-prob pass (old,
+  reference, current) reads those same ids, so hint tokens are prompt context everywhere: they are
+  outside the completion mask and never enter the policy-gradient, KL, entropy or importance terms;
+* ``_compute_loss`` widens the scored window of the training forward pass to cover the hint tokens
+  and adds ``sft_loss_coef`` x their mean negative log-likelihood, from the same forward pass.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset
+from trl import GRPOTrainer
+
+from .config import UFTConfig
+from .data import StepSplitter, get_splitter
+from .hints import ScheduleParams, get_schedule, hint_text, resolve_horizon, revealed_steps
+
+
+UFT_CITATION = textwrap.dedent("""\
+    @inproceedings{liu2025uft,
+        title        = {{UFT: Unifying Supervised and Reinforcement Fine-Tuning}},
+        author       = {Mingyang Liu and Gabriele Farina and Asuman Ozdaglar},
+        year         = 2025,
+        booktitle    = {Advances in Neural Information Processing Systems},
+        eprint       = {arXiv:2505.16984},
+    }""")
+
+
+def steps_of(value: Any, splitter: StepSplitter, column: str, row: int | str) -> list[str]:
+    """A row's solution as a list of steps, or a clear error naming the column and the row."""
+    if isinstance(value, str):
+        return splitter(value)
+    if value is None:
+        raise ValueError(
+            f"Row {row}: column '{column}' is None. Give every row its reference solution as a list of steps "
+            "(or a string to split), or use hint_schedule='none' to train without hints."
+        )
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, Sequence):
+        raise ValueError(
+            f"Row {row}: column '{column}' holds a {type(value).__name__}; expected a list of step strings or a string."
+        )
+    for position, step in enumerate(value):
+        if not isinstance(step, str):
+            raise ValueError(
+                f"Row {row}: step {position} of column '{column}' is a {type(step).__name__} ({step!r}); every step "
+                "must be a string."
+            )
+    return list(value)
+
+
+class UFTTrainer(GRPOTrainer):
+    """
+    Trainer for UFT (Unified Fine-Tuning), a drop-in replacement for [`~trl.GRPOTrainer`].
+
+    Each training prompt carries a reference solution split into steps (`args.hint_column`). At every step, the
+    prompts of a group get a prefix of their solution as a hint, appended after the prompt; the model generates from
+    there. The loss is GRPO's on the generated tokens plus `args.sft_loss_coef` times the mean negative log-likelihood
+    of the hint tokens. Hints shrink over training (`args.hint_schedule`) and are never used in evaluation.
+
+    Example:
+
+    ```python
+    >>> from uft_trl import UFTConfig, UFTTrainer
+    >>> from uft_trl.tasks import countdown
+
+    >>> dataset = countdown.build_dataset(n=1024)
+    >>> trainer = UFTTrainer(
+    ...     model="Qwen/Qwen2.5-0.5B",
+    ...     reward_funcs=countdown.accuracy_reward,
+    ...     args=UFTConfig(output_dir="qwen-countdown-uft"),
+    ...     train_dataset=dataset,
+    ... )
+    >>> trainer.train()
+    ```
+
+    Args:
+        All arguments of [`~trl.GRPOTrainer`], with `args` a [`UFTConfig`], plus:
+        hint_splitter (`Callable[[str], list[str]]`, *optional*):
+            Splits string solutions into steps; overrides `args.hint_splitter`.
+
+    Reward functions receive every dataset column as TRL's do, plus `hint_text`: the revealed hint of each
+    completion (`""` when unhinted), so a verifier can see the whole solution.
+    """
+
+    _tag_names = ["trl", "grpo", "uft"]
+    _name = "UFT"
+    _paper = {
+        "title": "UFT: Unifying Supervised and Reinforcement Fine-Tuning",
+        "id": "2505.16984",
+        "citation": UFT_CITATION + "\n\n" + GRPOTrainer._paper["citation"],
+    }
+
+    def __init__(
+        self,
+        model,
+        reward_funcs=None,
+        args: UFTConfig | None = None,
+        train_dataset=None,
+        *trainer_args,
+        hint_splitter: StepSplitter | None = None,
+        **trainer_kwargs,
+    ):
+        if args is None:
+            name = model if isinstance(model, str) else model.config._name_or_path
+            args = UFTConfig(f"{str(name).split('/')[-1]}-UFT")
+        elif not isinstance(args, UFTConfig):
+            raise TypeError(
+                f"UFTTrainer needs a UFTConfig (a GRPOConfig with the hint settings), got {type(args).__name__}. "
+                "Replace GRPOConfig(...) with UFTConfig(...): every GRPOConfig argument is accepted."
+            )
+        if args.uses_hints:
+            unsupported = [key for key in ("rollout_func", "tools", "environment_factory") if trainer_kwargs.get(key)]
+            if unsupported:
+                raise ValueError(
+                    f"UFTTrainer does not support {unsupported} with hints: hints are injected into the prompt ids "
+                    "that TRL's own generation builds, which a rollout function or a tool-calling loop replaces. "
+                    "Use hint_schedule='none' for plain GRPO with these options."
+                )
+        self._splitter = get_splitter(hint_splitter or args.hint_splitter)
+        if args.uses_hints and isinstance(train_dataset, Dataset):
+            self._check_hint_column(train_dataset, args.hint_column)
+
+        super().__init__(model, reward_funcs, args, train_dataset, *trainer_args, **trainer_kwargs)
+
+        if args.uses_hints and (self._is_vlm or self.rollout_func is not None or self.tools):
+            raise ValueError(
+                "UFTTrainer supports text-only models with TRL's built-in generation when hints are on: "
+                "vision-language models, rollout functions and tools are not supported."
+            )
+        self._schedule = get_schedule(args.hint_schedule)
+        self._pending_hint_ids: list[list[int]] | None = None
+        self._hint_window = 0  # > 0 only inside the training forward pass of _compute_loss
+        self._hint_logps: torch.Tensor | None = None
+        self._last_rewards: torch.Tensor | None = None
+
+    def _check_hint_column(self, dataset: Dataset, column: str) -> None:
+        if column not in dataset.column_names:
+            raise ValueError(
+                f"The training dataset has no '{column}' column (columns: {dataset.column_names}). UFT needs each "
+                f"row's reference solution as a list of steps: add the column, set hint_column to the column that "
+                f"holds it, or use hint_schedule='none' for plain GRPO."
+            )
+        for row, value in enumerate(dataset[column]):
+            steps_of(value, self._splitter, column, row)
+
+    # ----------------------------------------------------------------------------------------------- hints
+
+    def schedule_params(self) -> ScheduleParams:
+        """The schedule's parameters, with T_hint resolved against the run's total steps."""
+        return ScheduleParams(
+            p_high=self.args.hint_p_high,
+            p_low=self.args.hint_p_low,
+            horizon=resolve_horizon(self.args.hint_steps, max(self.state.max_steps, 1)),
+        )
+
+    def _draw_hints(self, inputs: list[dict[str, Any]]) -> tuple[list[str], list[float]]:
+        """One hint per prompt group: rows are grouped by their position in the global generation batch."""
+        step = self.state.global_step + 1
+        params = self.schedule_params()
+        first_row = self.accelerator.process_index * len(inputs)
+        texts, fractions = [], []
+        for i, row in enumerate(inputs):
+            steps = steps_of(row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80])
+            group = (first_row + i) // self.num_generations
+            revealed = revealed_steps(
+                self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
+            )
+            texts.append(hint_text(steps, revealed))
+            fractions.append(revealed / len(steps) if steps else 0.0)
+        self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
+        return texts, fractions
+
+    def _tokenize_prompts(self, prompts: list):
+        prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
+        if self._pending_hint_ids is not None:
+            prompt_ids = [list(ids) + hint for ids, hint in zip(prompt_ids, self._pending_hint_ids, strict=True)]
+        return prompt_ids, images, multimodal_fields
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._last_rewards = rewards_per_func  # gathered over processes
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        training = self.model.training
+        if training and self.args.uses_hints:
+            hints, fractions = self._draw_hints(inputs)
+        else:
+            hints, fractions = [""] * len(inputs), [0.0] * len(inputs)
+        hint_ids = [self._tokenizer(text, add_special_tokens=False)["input_ids"] if text else [] for text in hints]
+        inputs = [{**row, "hint_text": text} for row, text in zip(inputs, hints, strict=True)]
+        self._log_completion_extra("hint", hints)
+
+        self._pending_hint_ids = hint_ids if training and self.args.uses_hints else None
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            self._pending_hint_ids = None
+
+        if training and self.args.uses_hints:
+            device = self.accelerator.device
+            lengths = torch.tensor([len(ids) for ids in hint_ids], device=device)
+            width = output["prompt_ids"].size(1)
+            positions = torch.arange(width, device=device).unsqueeze(0)
+            output["hint_mask"] = (positions >= width - lengths.unsqueeze(1)).long() * output["prompt_mask"]
+            output["num_hint_tokens"] = self.accelerator.gather(lengths.sum()).sum()
+            self._log_hint_metrics(lengths, torch.tensor(fractions, device=device))
+        return output
+
+    def _log_hint_metrics(self, lengths: torch.Tensor, fractions: torch.Tensor) -> None:
+        """Hint metrics over all processes; every collective runs on every rank."""
+        metrics = self._metrics["train"]
+        all_lengths = self.accelerator.gather(lengths).float()
+        metrics["uft/revealed_fraction"].append(self.accelerator.gather(fractions).mean().item())
+        metrics["uft/hint_tokens"].append(all_lengths.mean().item())
+        hinted = all_lengths > 0
+        metrics["uft/hinted_fraction"].append(hinted.float().mean().item())
+        if self._last_rewards is not None:
+            weights = self.reward_weights.to(self._last_rewards.device)
+            rewards = (self._last_rewards * weights).nansum(dim=1)
+            if hinted.any():
+                metrics["uft/reward_hinted"].append(rewards[hinted].mean().item())
+            if (~hinted).any():
+                metrics["uft/reward_unhinted"].append(rewards[~hinted].mean().item())
+
+    # ------------------------------------------------------------------------------------------------ loss
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs):
+        window = self._hint_window
+        if not window:
+            return super()._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
+            )
+        logps, entropies, aux_loss = super()._get_per_token_logps_and_entropies(
+            model, input_ids, attention_mask, logits_to_keep + window, *args, **kwargs
+        )
+        self._hint_logps = logps[:, :window]
+        entropies = None if entropies is None else entropies[:, window:]
+        return logps[:, window:], entropies, aux_loss
+
+    def _compute_loss(self, model, inputs):
+        hint_mask = inputs.get("hint_mask")
+        if hint_mask is None:
+            return super()._compute_loss(model, inputs)
+
+        # Hints sit right before the completion; the first prompt token has no prediction to score.
+        window = min(int(hint_mask.sum(dim=1).max().item()), hint_mask.size(1) - 1)
+        self._hint_window, self._hint_logps = window, None
+        try:
+            loss = super()._compute_loss(model, inputs)
+        finally:
+            self._hint_window = 0
+        mask = hint_mask[:, hint_mask.size(1) - window :].to(loss.dtype)
+        nll_sum = -(self._hint_logps * mask).sum() if window else loss.new_zeros(())
+        self._hint_logps = None
+
+        mode = "train" if self.model.training else "eval"
+        totals = self.accelerator.reduce(torch.stack([nll_sum.detach(), mask.sum()]), reduction="sum")
+        if totals[1] > 0:
+            self._metrics[mode]["uft/hint_nll"].append((totals[0] / totals[1]).item())
+        if window and self.args.sft_loss_coef:
+            # Token mean over the whole generation batch, scaled for accumulation like TRL's "dapo" loss.
+            normalizer = inputs["num_hint_tokens"].clamp(min=1) / self.accelerator.num_processes
+            if mode == "train":
+                normalizer = normalizer * self.current_gradient_accumulation_steps / self.args.steps_per_generation
+            loss = loss + self.args.sft_loss_coef * nll_sum / normalizer
+        return loss
