@@ -87,7 +87,6 @@ class UFTConfig(GRPOConfig):
     )
 
     def __post_init__(self):
-        super().__post_init__()
         get_schedule(self.hint_schedule)  # fails early, naming the valid choices
         if not 0.0 <= self.hint_p_low <= 1.0 or not 0.0 <= self.hint_p_high <= 1.0:
             raise ValueError(
@@ -99,6 +98,7 @@ class UFTConfig(GRPOConfig):
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.sft_loss_coef < 0:
             raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
+        super().__post_init__()
 
     @property
     def uses_hints(self) -> bool:

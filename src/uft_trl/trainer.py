@@ -174,7 +174,9 @@ class UFTTrainer(GRPOTrainer):
         first_row = self.accelerator.process_index * len(inputs)
         texts, fractions = [], []
         for i, row in enumerate(inputs):
-            steps = steps_of(row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80])
+            steps = steps_of(
+                row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
+            )
             group = (first_row + i) // self.num_generations
             revealed = revealed_steps(
                 self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group

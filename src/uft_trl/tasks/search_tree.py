@@ -1,0 +1,64 @@
+"""A synthetic search tree that makes UFT's horizon argument measurable on a CPU.
+
+A prompt is a string of ``depth`` symbols; the correct action at level ``i`` is a fixed permutation
+of the ``i``-th symbol, one of ``branching`` actions. The reward is 1 only for the whole path
+followed by the terminator, so a model that explores alone meets a reward with probability about
+``branching ** -depth``. The terminator is the last solution step, which makes stopping learnable.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from datasets import Dataset
+
+from .base import completion_text
+
+
+ACTIONS = "abcdefghijklmnop"
+TERMINATOR = "."
+
+
+def action_map(branching: int, rule_seed: int = 0) -> dict[str, str]:
+    """Symbol -> correct action: a fixed permutation, the rule the model has to learn."""
+    if not 2 <= branching <= len(ACTIONS):
+        raise ValueError(f"branching must lie in [2, {len(ACTIONS)}], got {branching}.")
+    permutation = random.Random(rule_seed).sample(range(branching), branching)
+    return {format(symbol, "x"): ACTIONS[permutation[symbol]] for symbol in range(branching)}
+
+
+def solve(symbols: str, branching: int, rule_seed: int = 0) -> list[str]:
+    """The solution steps: one action per level, then the terminator."""
+    rule = action_map(branching, rule_seed)
+    return [rule[symbol] for symbol in symbols] + [TERMINATOR]
+
+
+def build_dataset(n: int, depth: int = 6, branching: int = 4, seed: int = 0, rule_seed: int = 0) -> Dataset:
+    """``n`` random prompts (with repeats possible when ``branching ** depth`` is small)."""
+    rng = random.Random(seed)
+    rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "path": [], "depth": []}
+    for _ in range(n):
+        symbols = "".join(format(rng.randrange(branching), "x") for _ in range(depth))
+        steps = solve(symbols, branching, rule_seed)
+        rows["prompt"].append(f"{symbols}:")
+        rows["hint"].append(steps)
+        rows["path"].append("".join(steps))
+        rows["depth"].append(depth)
+    return Dataset.from_dict(rows)
+
+
+def verify(answer: str | None, path: str) -> bool:
+    """The whole path and the terminator, nothing more."""
+    return isinstance(answer, str) and answer.strip() == path
+
+
+def accuracy_reward(
+    completions: list[Any], path: list[str], hint_text: list[str] | None = None, **kwargs
+) -> list[float]:
+    """1.0 when the revealed hint followed by the generated text spells the path, else 0.0."""
+    hints = hint_text or [""] * len(completions)
+    return [
+        1.0 if verify(hint + completion_text(completion), truth) else 0.0
+        for completion, truth, hint in zip(completions, path, hints, strict=True)
+    ]

@@ -1,0 +1,441 @@
+import math
+
+import pytest
+import torch
+from datasets import Dataset
+from trl import GRPOConfig, GRPOTrainer
+
+from conftest import length_reward, make_config
+from uft_trl import UFTConfig, UFTTrainer
+from uft_trl.tiny import build_model
+
+
+def make_trainer(tmp_path, model, tokenizer, dataset, reward=length_reward, **config):
+    return UFTTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=make_config(tmp_path, **config),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+
+
+def generation_batch(dataset, prompt_indices, num_generations=4):
+    """Rows as GRPO's RepeatSampler delivers them: each prompt repeated num_generations times."""
+    return [dict(dataset[i]) for i in prompt_indices for _ in range(num_generations)]
+
+
+def ids_of(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+class RecordingReward:
+    """A reward function that records what TRL passes it."""
+
+    __name__ = "recording_reward"
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, prompts, completions, hint_text, trainer_state, **kwargs):
+        self.calls.append(
+            {"step": trainer_state.global_step, "prompts": list(prompts), "completions": list(completions)}
+            | {"hints": list(hint_text), "hint_column": list(kwargs["hint"])}
+        )
+        return length_reward(completions)
+
+
+# ---------------------------------------------------------------------------------------------- injection
+
+
+def test_generation_sees_prompt_then_hint_and_the_loss_sees_the_same_ids(
+    tmp_path, model, tokenizer, dataset, monkeypatch
+):
+    reward = RecordingReward()
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, reward, hint_schedule="constant", hint_p_high=1.0)
+    captured = {}
+    generate = trainer._generate_single_turn
+
+    def spy(prompt_ids, *args, **kwargs):
+        completion_ids, logprobs = generate(prompt_ids, *args, **kwargs)
+        captured.update(prompt_ids=[list(p) for p in prompt_ids], completion_ids=[list(c) for c in completion_ids])
+        return completion_ids, logprobs
+
+    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    trainer.model.train()
+    rows = generation_batch(dataset, [0, 2])
+    out = trainer._generate_and_score_completions(rows)
+
+    for i, row in enumerate(rows):
+        prompt, hint = ids_of(tokenizer, row["prompt"]), ids_of(tokenizer, "".join(row["hint"]))
+        assert captured["prompt_ids"][i] == prompt + hint  # p_high = 1: the whole solution is revealed
+        used = out["prompt_ids"][i][out["prompt_mask"][i].bool()].tolist()
+        assert used == prompt + hint  # the ids behind old/ref/current log-probs are the generation ids
+        hint_positions = out["hint_mask"][i].nonzero().flatten().tolist()
+        width = out["prompt_ids"].size(1)
+        assert hint_positions == list(range(width - len(hint), width))
+        completion = out["completion_ids"][i][out["completion_mask"][i].bool()].tolist()
+        assert completion == captured["completion_ids"][i]
+        # Rewards see only what the model generated, and the revealed hint separately.
+        assert reward.calls[-1]["completions"][i] == tokenizer.decode(completion, skip_special_tokens=True)
+        assert reward.calls[-1]["hints"][i] == "".join(row["hint"])
+        assert reward.calls[-1]["hint_column"][i] == row["hint"]
+    assert out["num_hint_tokens"].item() == sum(len(ids_of(tokenizer, "".join(r["hint"]))) for r in rows)
+    assert list(trainer._logs["extra"]["hint"])[-len(rows) :] == ["".join(r["hint"]) for r in rows]
+
+
+def test_evaluation_never_uses_hints(tmp_path, model, tokenizer, dataset, monkeypatch):
+    reward = RecordingReward()
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, reward, hint_schedule="constant", hint_p_high=1.0)
+    captured = {}
+    generate = trainer._generate_single_turn
+
+    def spy(prompt_ids, *args, **kwargs):
+        captured["prompt_ids"] = [list(p) for p in prompt_ids]
+        return generate(prompt_ids, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    trainer.model.eval()
+    rows = generation_batch(dataset, [0, 1])
+    out = trainer._generate_and_score_completions(rows)
+    assert "hint_mask" not in out
+    assert captured["prompt_ids"] == [ids_of(tokenizer, row["prompt"]) for row in rows]
+    assert reward.calls[-1]["hints"] == [""] * len(rows)
+
+
+def test_every_rollout_of_a_group_gets_one_hint_even_across_processes(
+    tmp_path, model, tokenizer, dataset, monkeypatch
+):
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="uniform")
+    rows = generation_batch(dataset, [2, 0, 2])  # 12 rows, 3 groups of 4; group 1 straddles two processes
+    process = {"index": 0}
+    monkeypatch.setattr(type(trainer.accelerator), "process_index", property(lambda self: process["index"]))
+
+    def draw_on(index, part):
+        process["index"] = index
+        return trainer._draw_hints(part)[0]
+
+    seen = set()
+    for step in range(40):
+        trainer.state.global_step = step
+        single = draw_on(0, rows)
+        split = draw_on(0, rows[:6]) + draw_on(1, rows[6:])
+        assert split == single
+        for group in range(3):
+            assert len(set(split[4 * group : 4 * group + 4])) == 1
+        seen.update(split)
+    assert len(seen) > 3  # uniform over boundaries: hints really vary from step to step
+
+
+def test_hint_draws_after_resume_match_an_uninterrupted_run(tmp_path, tokenizer):
+    # Eight prompts, two per step: the four steps stay within one epoch. (Across an epoch boundary transformers
+    # does not replay the sampler's shuffles on resume, so the data order itself would differ.)
+    dataset = Dataset.from_dict(
+        {"prompt": [f"Q: {i}\nA: " for i in range(8)], "hint": [[f"s{j}\n" for j in range(i + 1)] for i in range(8)]}
+    )
+
+    def run(output, resume=None, **config):
+        reward = RecordingReward()
+        trainer = UFTTrainer(
+            model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2),
+            reward_funcs=reward,
+            args=make_config(output, max_steps=4, hint_schedule="cosine", hint_steps=4, sft_loss_coef=1.0, **config),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+        )
+        trainer.train(resume_from_checkpoint=resume)
+        return {call["step"]: list(zip(call["prompts"], call["hints"], strict=True)) for call in reward.calls}
+
+    uninterrupted = run(tmp_path / "a")
+    run(tmp_path / "b", save_strategy="steps", save_steps=2)
+    resumed = run(tmp_path / "c", resume=str(tmp_path / "b" / "out" / "checkpoint-2"))
+    assert sorted(resumed) == [2, 3]  # global steps already done when steps 3 and 4 were generated
+    assert resumed == {step: uninterrupted[step] for step in (2, 3)}
+    assert any(hint for _, hint in uninterrupted[2])
+
+
+# --------------------------------------------------------------------------------------------------- loss
+
+
+def prepared_batch(trainer, dataset):
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1
+    return trainer._generate_and_score_completions(generation_batch(dataset, [0, 2]))
+
+
+def test_logged_hint_nll_equals_an_independent_forward_pass(tmp_path, model, tokenizer, dataset):
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0)
+    inputs = prepared_batch(trainer, dataset)
+    trainer._compute_loss(trainer.model, inputs)
+    logged = trainer._metrics["train"]["uft/hint_nll"][-1]
+
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for row in generation_batch(dataset, [0, 2]):
+            prompt, hint = ids_of(tokenizer, row["prompt"]), ids_of(tokenizer, "".join(row["hint"]))
+            ids = torch.tensor([prompt + hint])
+            logits = trainer.model(input_ids=ids).logits[0, :-1].float()
+            logps = torch.log_softmax(logits, dim=-1).gather(1, ids[0, 1:, None]).squeeze(1)
+            total -= logps[-len(hint) :].sum().item()
+            count += len(hint)
+    assert count > 0
+    assert logged == pytest.approx(total / count, abs=1e-5)
+
+
+def test_policy_gradient_part_ignores_hint_token_logprobs(tmp_path, model, tokenizer, dataset, monkeypatch):
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0)
+    inputs = prepared_batch(trainer, dataset)
+    completion_width = inputs["completion_ids"].size(1)
+    clean = GRPOTrainer._get_per_token_logps_and_entropies
+
+    def perturbed(self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs):
+        logps, entropies, aux = clean(self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs)
+        shift = torch.zeros_like(logps)
+        shift[:, : logps.size(1) - completion_width] = 3.0  # only the hint window, never the completion
+        return logps + shift, entropies, aux
+
+    def loss(coef, perturb):
+        trainer.args.sft_loss_coef = coef
+        with monkeypatch.context() as patch:
+            if perturb:
+                patch.setattr(GRPOTrainer, "_get_per_token_logps_and_entropies", perturbed)
+            return trainer._compute_loss(trainer.model, inputs).item()
+
+    grpo_only = GRPOTrainer._compute_loss(
+        trainer, trainer.model, {k: v for k, v in inputs.items() if k != "hint_mask"}
+    )
+    assert loss(0.0, perturb=False) == pytest.approx(grpo_only.item(), abs=1e-6)
+    assert loss(0.0, perturb=True) == loss(0.0, perturb=False)
+    # With the supervised term on, the same perturbation moves the loss by coef x 3 (a shifted token mean).
+    assert loss(0.5, perturb=False) - loss(0.5, perturb=True) == pytest.approx(0.5 * 3.0, rel=1e-4)
+
+
+def test_supervised_term_gradient_is_invariant_to_gradient_accumulation(tmp_path, model, tokenizer, dataset):
+    """One micro-batch of 8 or two accumulated micro-batches of 4 give the same hint-NLL gradient."""
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0)
+    inputs = prepared_batch(trainer, dataset)
+    inputs["advantages"] = torch.zeros_like(inputs["advantages"])  # isolate the supervised term
+    trainer.args.sft_loss_coef = 1.0
+
+    def grads(chunks):
+        trainer.model.zero_grad()
+        trainer.current_gradient_accumulation_steps = chunks
+        trainer.args.steps_per_generation = chunks
+        size = inputs["prompt_ids"].size(0) // chunks
+        for c in range(chunks):
+            part = {
+                k: (v[c * size : (c + 1) * size] if torch.is_tensor(v) and v.dim() > 0 else v)
+                for k, v in inputs.items()
+            }
+            trainer._compute_loss(trainer.model, part).backward()
+        return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
+
+    one, two = grads(1), grads(2)
+    assert one.abs().sum() > 0
+    torch.testing.assert_close(one, two, atol=1e-6, rtol=1e-4)
+
+
+# ------------------------------------------------------------------------------------- training end to end
+
+
+def test_no_hints_and_zero_coefficient_is_exactly_grpo(tmp_path, tokenizer, dataset):
+    common = {"max_steps": 3, "beta": 0.04}  # beta > 0: the reference-model path is compared too
+    path = str(tmp_path / "tiny")
+    build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2).save_pretrained(path)
+
+    def run(trainer_cls, args):
+        trainer = trainer_cls(
+            model=path,
+            reward_funcs=length_reward,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+        )
+        trainer.train()
+        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+        return losses, [p.detach().clone() for p in trainer.model.parameters()]
+
+    uft_args = make_config(tmp_path / "uft", hint_schedule="none", sft_loss_coef=0.0, **common)
+    grpo_args = GRPOConfig(
+        **{
+            key: getattr(uft_args, key)
+            for key in (
+                "per_device_train_batch_size",
+                "num_generations",
+                "max_completion_length",
+                "max_steps",
+                "learning_rate",
+                "logging_steps",
+                "save_strategy",
+                "report_to",
+                "seed",
+                "bf16",
+                "use_cpu",
+                "disable_tqdm",
+                "beta",
+            )
+        },
+        output_dir=str(tmp_path / "grpo"),
+    )
+    uft_losses, uft_params = run(UFTTrainer, uft_args)
+    grpo_losses, grpo_params = run(GRPOTrainer, grpo_args)
+    assert len(uft_losses) == 3 and any(loss != 0 for loss in uft_losses)
+    assert uft_losses == pytest.approx(grpo_losses, abs=1e-7)
+    for a, b in zip(uft_params, grpo_params, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-7, rtol=0)
+
+
+def test_training_with_hints_logs_uft_metrics_and_learns_the_hints(tmp_path, model, tokenizer, dataset):
+    trainer = make_trainer(
+        tmp_path, model, tokenizer, dataset, max_steps=6, hint_steps=0.5, sft_loss_coef=1.0, learning_rate=3e-2
+    )
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert len(logs) == 6
+    p = [h["uft/p"] for h in logs]
+    assert p[:3] == sorted(p[:3], reverse=True) and p[0] > 0.5 and p[3:] == [0.0, 0.0, 0.0]
+    assert [h["uft/hint_tokens"] for h in logs[3:]] == [0.0, 0.0, 0.0]
+    assert all(h["uft/revealed_fraction"] == 0.0 for h in logs[3:])
+    hinted = [h for h in logs if h["uft/hint_tokens"] > 0]
+    assert hinted and all(math.isfinite(h["uft/hint_nll"]) and h["uft/hint_nll"] > 0 for h in hinted)
+    assert all(0.0 <= h["uft/revealed_fraction"] <= 1.0 for h in logs)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
+
+
+def test_the_supervised_term_lowers_the_hint_nll(tmp_path, model, tokenizer, dataset):
+    trainer = make_trainer(
+        tmp_path,
+        model,
+        tokenizer,
+        dataset,
+        max_steps=12,
+        hint_schedule="constant",
+        hint_p_high=1.0,
+        hint_steps=1000,
+        sft_loss_coef=1.0,
+        learning_rate=3e-2,
+    )
+    trainer.train()
+    nll = [h["uft/hint_nll"] for h in trainer.state.log_history if "uft/hint_nll" in h]
+    assert len(nll) == 12
+    assert sum(nll[-3:]) / 3 < 0.8 * sum(nll[:3]) / 3
+
+
+def test_lora_training_with_hints_moves_only_the_adapter(tmp_path, model, tokenizer, dataset):
+    from peft import LoraConfig
+
+    base = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainer = UFTTrainer(
+        model=model,
+        reward_funcs=length_reward,
+        args=make_config(tmp_path, max_steps=3, hint_schedule="constant", hint_p_high=1.0, sft_loss_coef=1.0),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.0),
+    )
+    trainer.train()
+    named = dict(trainer.model.named_parameters())
+    lora_b = [p for n, p in named.items() if "lora_B" in n]
+    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # lora_B starts at zero
+    for name, param in named.items():
+        if "lora_" not in name:
+            original = name.replace("base_model.model.", "").replace(".base_layer", "")
+            torch.testing.assert_close(param, base[original])
+    assert any("uft/hint_nll" in h for h in trainer.state.log_history)
+
+
+def test_model_card_names_uft_next_to_grpo(tmp_path, model, tokenizer, dataset):
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset)
+    trainer.create_model_card(model_name="tiny-uft")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "- uft" in card and "- grpo" in card
+    assert "liu2025uft" in card and "2505.16984" in card
+    assert "shao2024deepseekmath" in card
+
+
+# ------------------------------------------------------------------------------------------------- errors
+
+
+def test_missing_hint_column_is_named(tmp_path, model, tokenizer):
+    data = Dataset.from_dict({"prompt": ["Q: a\nA: "], "solution": [["a\n"]]})
+    with pytest.raises(ValueError, match=r"no 'hint' column.*hint_column"):
+        make_trainer(tmp_path, model, tokenizer, data)
+    # Pointing hint_column at the right column works; no hints needs no column.
+    make_trainer(tmp_path, model, tokenizer, data, hint_column="solution")
+    make_trainer(tmp_path, model, tokenizer, data, hint_schedule="none")
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(None, r"Row 1: column 'hint' is None"), ([["ok\n", None]], r"Row 1: step 1 of column 'hint' is a NoneType")],
+)
+def test_bad_hint_rows_are_named(tmp_path, model, tokenizer, bad, message):
+    hints = [["fine\n"], bad[0] if isinstance(bad, list) else bad]
+    data = Dataset.from_list([{"prompt": "Q: a\nA: ", "hint": h} for h in hints])
+    with pytest.raises(ValueError, match=message):
+        make_trainer(tmp_path, model, tokenizer, data)
+
+
+def test_string_solutions_are_split_into_steps(tmp_path, model, tokenizer, monkeypatch):
+    reward = RecordingReward()
+    data = Dataset.from_dict({"prompt": ["Q: a\nA: "] * 2, "hint": ["step one\nstep two\n", "First. Second."]})
+    trainer = make_trainer(tmp_path, model, tokenizer, data, reward, hint_schedule="constant", hint_p_high=1.0)
+    trainer.model.train()
+    rows = [dict(data[i]) for i in (0, 0, 0, 0, 1, 1, 1, 1)]
+    trainer._generate_and_score_completions(rows)
+    assert reward.calls[-1]["hints"] == ["step one\nstep two\n"] * 4 + ["First. Second."] * 4
+    hints, fractions = trainer._draw_hints(rows)
+    assert fractions == [1.0] * 8
+
+    custom = UFTTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=make_config(tmp_path, hint_schedule="uniform"),
+        train_dataset=data,
+        processing_class=tokenizer,
+        hint_splitter=lambda text: [text[:4], text[4:]],
+    )
+    seen = set()
+    for step in range(30):
+        custom.state.global_step = step
+        seen.update(custom._draw_hints(rows[:4])[0])
+    assert seen == {"", "step", "step one\nstep two\n"}
+
+
+def test_a_plain_grpo_config_is_refused_with_the_fix(tmp_path, model, tokenizer, dataset):
+    with pytest.raises(TypeError, match=r"UFTConfig"):
+        UFTTrainer(
+            model=model,
+            reward_funcs=length_reward,
+            args=GRPOConfig(output_dir=str(tmp_path), report_to="none", bf16=False, use_cpu=True),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+        )
+
+
+def test_rollout_functions_are_refused_with_hints(tmp_path, model, tokenizer, dataset):
+    with pytest.raises(ValueError, match="rollout_func"):
+        UFTTrainer(
+            model=model,
+            reward_funcs=length_reward,
+            args=make_config(tmp_path),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            rollout_func=lambda prompts, trainer: {},
+        )
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("hint_schedule", "cosinus", "Unknown hint_schedule"),
+        ("hint_p_high", 1.5, "hint_p_high"),
+        ("hint_steps", 0, "hint_steps"),
+        ("hint_max_chunks", 0, "hint_max_chunks"),
+        ("sft_loss_coef", -1.0, "sft_loss_coef"),
+    ],
+)
+def test_config_rejects_bad_values(tmp_path, field, value, message):
+    with pytest.raises(ValueError, match=message):
+        UFTConfig(output_dir=str(tmp_path), report_to="none", **{field: value})
