@@ -439,3 +439,73 @@ def test_rollout_functions_are_refused_with_hints(tmp_path, model, tokenizer, da
 def test_config_rejects_bad_values(tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):
         UFTConfig(output_dir=str(tmp_path), report_to="none", **{field: value})
+
+
+# ------------------------------------------------------------------------------------- generation backends
+
+
+def test_continuous_batching_generates_from_prompt_and_hint(tmp_path, model, tokenizer, dataset, monkeypatch):
+    trainer = make_trainer(
+        tmp_path,
+        model,
+        tokenizer,
+        dataset,
+        hint_schedule="constant",
+        hint_p_high=1.0,
+        use_transformers_continuous_batching=True,
+    )
+    captured = {}
+    generate_batch = type(model).generate_batch
+
+    def spy(self, inputs, *args, **kwargs):
+        captured["prompt_ids"] = [list(ids) for ids in inputs]
+        return generate_batch(self, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "generate_batch", spy)
+    trainer.model.train()
+    rows = generation_batch(dataset, [1, 2])
+    out = trainer._generate_and_score_completions(rows)
+    expected = [ids_of(tokenizer, r["prompt"]) + ids_of(tokenizer, "".join(r["hint"])) for r in rows]
+    assert captured["prompt_ids"] == expected
+    assert out["hint_mask"].sum(dim=1).tolist() == [len(ids_of(tokenizer, "".join(r["hint"]))) for r in rows]
+
+
+class FakeVLLMServer:
+    """Stands in for TRL's vLLM backend in server mode: one generation per group, from the first rollout's ids."""
+
+    def __init__(self, completion_ids):
+        self.completion_ids = completion_ids
+        self.unique_prompts = None
+
+    def generate(self, prompts, images, num_generations, profiler=None):
+        groups = [prompts[i : i + num_generations] for i in range(0, len(prompts), num_generations)]
+        # The server generates for prompts[::num_generations] only: a group with differing hints would be wrong.
+        assert all(all(p == group[0] for p in group) for group in groups)
+        self.unique_prompts = [list(group[0]) for group in groups]
+        completions = [list(self.completion_ids) for _ in prompts]
+        logprobs = [[[-1.0] for _ in ids] for ids in completions]
+        return prompts, completions, logprobs, None
+
+    def sync_weights(self):
+        pass
+
+
+def test_vllm_server_mode_receives_prompt_and_hint_once_per_group(tmp_path, model, tokenizer, dataset):
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="uniform", sft_loss_coef=1.0)
+    fake = FakeVLLMServer(completion_ids=ids_of(tokenizer, " ok") + [tokenizer.eos_token_id])
+    trainer.use_vllm, trainer.vllm_generation, trainer._last_loaded_step = True, fake, 0
+    trainer.vllm_importance_sampling_mode = "token_truncate"  # per-token ratios, to check their alignment
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1
+    rows = generation_batch(dataset, [0, 1])
+    for step in range(6):
+        trainer.state.global_step = step
+        hints = trainer._draw_hints(rows)[0]
+        out = trainer._generate_and_score_completions(rows)
+        assert fake.unique_prompts == [
+            ids_of(tokenizer, rows[i]["prompt"]) + ids_of(tokenizer, hints[i]) for i in range(0, len(rows), 4)
+        ]
+        assert out["completion_ids"][0].tolist() == fake.completion_ids
+        # vLLM's sampling log-probs cover the completion only; the importance ratio has the completion's shape.
+        assert out["importance_sampling_ratio"].shape == out["completion_ids"].shape
+        assert torch.isfinite(trainer._compute_loss(trainer.model, out))
