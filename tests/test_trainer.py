@@ -509,3 +509,24 @@ def test_vllm_server_mode_receives_prompt_and_hint_once_per_group(tmp_path, mode
         # vLLM's sampling log-probs cover the completion only; the importance ratio has the completion's shape.
         assert out["importance_sampling_ratio"].shape == out["completion_ids"].shape
         assert torch.isfinite(trainer._compute_loss(trainer.model, out))
+
+
+def test_chat_prompts_get_the_hint_after_the_generation_prompt(tmp_path, model, tokenizer, monkeypatch):
+    data = Dataset.from_dict(
+        {"prompt": [[{"role": "user", "content": "add 1 2"}]], "hint": [["1 + 2 = 3\n", "so 3\n"]]}
+    )
+    trainer = make_trainer(tmp_path, model, tokenizer, data, hint_schedule="constant", hint_p_high=1.0)
+    captured = {}
+    generate = trainer._generate_single_turn
+
+    def spy(prompt_ids, *args, **kwargs):
+        captured["prompt_ids"] = [list(p) for p in prompt_ids]
+        return generate(prompt_ids, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    trainer.model.train()
+    trainer._generate_and_score_completions([dict(data[0])] * 4)
+    templated = tokenizer.apply_chat_template(data[0]["prompt"], add_generation_prompt=True, tokenize=False)
+    templated = ids_of(tokenizer, templated)
+    assert tokenizer.decode(templated).endswith("<assistant>")
+    assert captured["prompt_ids"] == [templated + ids_of(tokenizer, "1 + 2 = 3\nso 3\n")] * 4
