@@ -346,10 +346,14 @@ def test_lora_training_with_hints_moves_only_the_adapter(tmp_path, model, tokeni
 
 
 def test_model_card_names_uft_next_to_grpo(tmp_path, model, tokenizer, dataset):
-    trainer = make_trainer(tmp_path, model, tokenizer, dataset)
+    trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="staged", hint_steps=120)
+    trainer.card_facts["no-hint accuracy"] = 0.75
     trainer.create_model_card(model_name="tiny-uft")
     card = (tmp_path / "out" / "README.md").read_text()
     assert "- uft" in card and "- grpo" in card
+    assert "| hint schedule | staged |" in card and "| hint horizon (T_hint) | 120 |" in card
+    assert "| no-hint accuracy | 0.75 |" in card
+    assert card.index("## UFT training") < card.index("## Citations")
     assert "liu2025uft" in card and "2505.16984" in card
     assert "shao2024deepseekmath" in card
 

@@ -14,6 +14,7 @@ Thin overrides of GRPOTrainer, each calling ``super()``:
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -146,6 +147,7 @@ class UFTTrainer(GRPOTrainer):
         self._hint_window = 0  # > 0 only inside the training forward pass of _compute_loss
         self._hint_logps: torch.Tensor | None = None
         self._last_rewards: torch.Tensor | None = None
+        self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
 
     def _check_hint_column(self, dataset: Dataset, column: str) -> None:
         if column not in dataset.column_names:
@@ -238,6 +240,39 @@ class UFTTrainer(GRPOTrainer):
                 metrics["uft/reward_hinted"].append(rewards[hinted].mean().item())
             if (~hinted).any():
                 metrics["uft/reward_unhinted"].append(rewards[~hinted].mean().item())
+
+    # ------------------------------------------------------------------------------------------- model card
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        """TRL's card (with the UFT tag and both citations), plus the hint settings and any `card_facts`."""
+        super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        if not self.is_world_process_zero():
+            return
+        args = self.args
+        facts = {
+            "hint schedule": args.hint_schedule,
+            "p_high / p_low": f"{args.hint_p_high} / {args.hint_p_low}",
+            "hint horizon (T_hint)": args.hint_steps,
+            "max chunks": args.hint_max_chunks,
+            "sft_loss_coef": args.sft_loss_coef,
+            "beta (KL)": args.beta,
+            "num_generations": args.num_generations,
+            "learning rate": args.learning_rate,
+            **self.card_facts,
+        }
+        rows = "\n".join(f"| {key} | {value} |" for key, value in facts.items())
+        section = (
+            "\n## UFT training\n\nTrained with [uft-trl](https://github.com/uft-trl/uft-trl): GRPO with step-level "
+            "hints that fade out over training and a log-likelihood term on the hint tokens "
+            "([UFT](https://huggingface.co/papers/2505.16984)).\n\n| setting | value |\n|---|---|\n" + rows + "\n"
+        )
+        path = os.path.join(args.output_dir, "README.md")
+        with open(path) as f:
+            card = f.read()
+        marker = "\n## Citations"
+        card = card.replace(marker, section + marker, 1) if marker in card else card + section
+        with open(path, "w") as f:
+            f.write(card)
 
     # ------------------------------------------------------------------------------------------------ loss
 

@@ -1,0 +1,70 @@
+"""Training callbacks: no-hint accuracy during training and a metrics.jsonl file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+
+from datasets import Dataset
+from transformers import TrainerCallback
+
+from .evaluation import no_hint_accuracy
+
+
+class NoHintAccuracyCallback(TrainerCallback):
+    """Adds ``no_hint_accuracy`` (greedy, no hints, held-out prompts) to every ``eval_every``-th training log.
+
+    It writes into the log dict itself, so the callbacks after it (wandb, trackio, metrics.jsonl) see
+    the value; place it first with :func:`add_first`.
+    """
+
+    def __init__(
+        self,
+        trainer,
+        dataset: Dataset,
+        reward: Callable[..., list[float]],
+        max_new_tokens: int,
+        eval_every: int,
+    ):
+        self.trainer, self.dataset, self.reward = trainer, dataset, reward
+        self.max_new_tokens, self.eval_every = max_new_tokens, max(eval_every, 1)
+
+    def accuracy(self) -> float:
+        trainer = self.trainer
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        return no_hint_accuracy(model, trainer.processing_class, self.dataset, self.reward, self.max_new_tokens)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs is None or "loss" not in logs:
+            return
+        if state.global_step % self.eval_every and state.global_step != state.max_steps:
+            return
+        logs["no_hint_accuracy"] = self.accuracy()
+        if state.log_history and state.log_history[-1].get("step") == state.global_step:
+            state.log_history[-1]["no_hint_accuracy"] = logs["no_hint_accuracy"]
+
+
+class MetricsFileCallback(TrainerCallback):
+    """Appends every log (step and metrics) as one JSON line to ``<output_dir>/metrics.jsonl``."""
+
+    def __init__(self, path: str):
+        self.path = path
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        open(path, "w").close()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or not state.is_world_process_zero:
+            return
+        record = {"step": state.global_step}
+        for key, value in logs.items():
+            if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+                record[key] = value
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def add_first(trainer, callback: TrainerCallback) -> None:
+    """Register ``callback`` ahead of the reporting callbacks, so values it adds to logs get reported."""
+    trainer.callback_handler.callbacks.insert(0, callback)
