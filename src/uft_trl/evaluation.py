@@ -1,7 +1,12 @@
-"""No-hint accuracy: generate from the bare prompt and score with the task's reward."""
+"""No-hint evaluation: generate from the bare prompt, score with the task's reward.
+
+Generation is a plain function ``generate(prompts, num_samples, greedy) -> completions per prompt``,
+so the same scoring runs on transformers, on vLLM, or on a fixture whose answers are known.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +15,111 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-@torch.no_grad()
+Generate = Callable[[list[Any], int, bool], list[list[str]]]
+
+
+def transformers_generator(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    max_new_tokens: int,
+    batch_size: int = 64,
+    temperature: float = 1.0,
+) -> Generate:
+    """Batched ``model.generate``; chat prompts go through the tokenizer's chat template."""
+
+    @torch.no_grad()
+    def generate(prompts: list[Any], num_samples: int, greedy: bool) -> list[list[str]]:
+        was_training = model.training
+        model.eval()
+        texts = [
+            p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+            for p in prompts
+        ]
+        results: list[list[str]] = []
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(
+                texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(model.device)
+            output = model.generate(
+                **encoded,
+                max_new_tokens=max_new_tokens,
+                do_sample=not greedy,
+                temperature=None if greedy else temperature,
+                top_p=None,
+                top_k=None,
+                num_return_sequences=num_samples,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+            decoded = tokenizer.batch_decode(output[:, encoded["input_ids"].size(1) :], skip_special_tokens=True)
+            results += [decoded[i : i + num_samples] for i in range(0, len(decoded), num_samples)]
+        model.train(was_training)
+        return results
+
+    return generate
+
+
+def vllm_generator(model_path: str, max_new_tokens: int, temperature: float = 1.0, **llm_kwargs: Any) -> Generate:
+    """Generation with vLLM (GPU), used by ``uft-trl eval`` when vLLM is installed."""
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path, **llm_kwargs)
+
+    def generate(prompts: list[Any], num_samples: int, greedy: bool) -> list[list[str]]:
+        params = SamplingParams(n=num_samples, temperature=0.0 if greedy else temperature, max_tokens=max_new_tokens)
+        if prompts and not isinstance(prompts[0], str):
+            outputs = llm.chat(prompts, params)
+        else:
+            outputs = llm.generate(prompts, params)
+        return [[choice.text for choice in output.outputs] for output in outputs]
+
+    return generate
+
+
+def score(dataset: Dataset, completions: list[list[str]], reward: Callable[..., list[float]]) -> list[list[bool]]:
+    """Correct (full reward) or not, for every sample of every row."""
+    flat = [(i, c) for i, samples in enumerate(completions) for c in samples]
+    kwargs: dict[str, Any] = {}
+    for column in dataset.column_names:
+        values = dataset[column]
+        kwargs[column] = [values[i] for i, _ in flat]
+    kwargs["hint_text"] = [""] * len(flat)
+    prompts = kwargs.pop("prompt")
+    rewards = reward(prompts=prompts, completions=[c for _, c in flat], **kwargs)
+    correct: list[list[bool]] = [[] for _ in completions]
+    for (i, _), value in zip(flat, rewards, strict=True):
+        correct[i].append(value is not None and value >= 1.0)
+    return correct
+
+
+def evaluate(
+    dataset: Dataset,
+    reward: Callable[..., list[float]],
+    generate: Generate,
+    num_samples: int = 1,
+    difficulty: str | None = None,
+) -> dict[str, Any]:
+    """Greedy pass@1 and, with ``num_samples > 1``, sampled pass@k, overall and per difficulty."""
+    prompts = list(dataset["prompt"])
+    greedy = score(dataset, generate(prompts, 1, True), reward)
+    per_row = {"pass@1": [row[0] for row in greedy]}
+    if num_samples > 1:
+        sampled = score(dataset, generate(prompts, num_samples, False), reward)
+        per_row[f"pass@{num_samples}"] = [any(row) for row in sampled]
+        per_row[f"mean@{num_samples}"] = [sum(row) / len(row) for row in sampled]
+
+    report: dict[str, Any] = {"n": len(dataset), **{k: _mean(v) for k, v in per_row.items()}}
+    if difficulty and difficulty in dataset.column_names:
+        groups: dict[Any, list[int]] = defaultdict(list)
+        for i, level in enumerate(dataset[difficulty]):
+            groups[level].append(i)
+        report["by_" + difficulty] = {
+            str(level): {"n": len(rows), **{k: _mean([v[i] for i in rows]) for k, v in per_row.items()}}
+            for level, rows in sorted(groups.items(), key=lambda item: str(item[0]))
+        }
+    return report
+
+
 def no_hint_accuracy(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -19,28 +128,10 @@ def no_hint_accuracy(
     max_new_tokens: int,
     batch_size: int = 64,
 ) -> float:
-    """Fraction of prompts whose greedy completion gets the full reward (1.0), without hints."""
-    was_training = model.training
-    model.eval()
-    columns = [c for c in dataset.column_names if c != "prompt"]
-    correct = 0
-    for start in range(0, len(dataset), batch_size):
-        batch = dataset[start : start + batch_size]
-        prompts = batch["prompt"]
-        if prompts and not isinstance(prompts[0], str):
-            prompts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-        output = model.generate(
-            **encoded,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
-        completions = tokenizer.batch_decode(output[:, encoded["input_ids"].size(1) :], skip_special_tokens=True)
-        kwargs: dict[str, Any] = {column: batch[column] for column in columns}
-        kwargs["hint_text"] = [""] * len(completions)
-        scores = reward(prompts=prompts, completions=completions, **kwargs)
-        correct += sum(score == 1.0 for score in scores)
-    model.train(was_training)
-    return correct / max(len(dataset), 1)
+    """Greedy pass@1 without hints."""
+    generate = transformers_generator(model, tokenizer, max_new_tokens, batch_size)
+    return evaluate(dataset, reward, generate)["pass@1"]
+
+
+def _mean(values: list[float | bool]) -> float:
+    return sum(values) / len(values) if values else 0.0

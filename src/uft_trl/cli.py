@@ -1,0 +1,309 @@
+"""The ``uft-trl`` command: train, eval, data.
+
+    uft-trl train                                  # the embedded offline default (tiny model, CPU, minutes)
+    uft-trl train --config recipes/countdown/qwen2.5-0.5b/uft.yaml [--learning_rate 1e-6 ...]
+    uft-trl eval --model PATH --task countdown --n 1024 --num-samples 8
+    uft-trl data countdown --n 10240 --out data/countdown
+
+``train`` parses ``UFTScriptArguments``, ``UFTConfig`` and ``ModelConfig`` with TRL's ``TrlParser`` (YAML
+plus command-line overrides, PEFT flags) and runs unchanged under ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+from trl import ModelConfig, ScriptArguments, TrlParser, get_peft_config
+
+from .config import UFTConfig
+from .tasks import TASKS, get_task
+
+
+DEFAULT_CONFIG = files("uft_trl") / "default.yaml"
+TINY_MODEL = "tiny"
+
+
+@dataclass
+class UFTScriptArguments(ScriptArguments):
+    """Which task and data to train on; the model and training settings live in ModelConfig and UFTConfig."""
+
+    task: str = field(default="search_tree", metadata={"help": "Task to train on.", "choices": sorted(TASKS)})
+    dataset_format: str = field(
+        default="uft",
+        metadata={
+            "help": "With --dataset_name: 'uft' reads the official UFT parquet schema (local path or Hub id); 'raw' "
+            "reads the task's own source format (MATH-lighteval, gsm8k).",
+            "choices": ["uft", "raw"],
+        },
+    )
+    num_train: int = field(default=10240, metadata={"help": "Generated training rows (tasks with a generator)."})
+    num_test: int = field(default=256, metadata={"help": "Held-out rows for the no-hint accuracy."})
+    task_seed: int = field(default=0, metadata={"help": "Seed of generated data; the test split uses seed + 1."})
+    search_depth: int = field(default=5, metadata={"help": "Depth of the search_tree task (reasoning horizon)."})
+    eval_every: int = field(
+        default=0, metadata={"help": "Log the no-hint test accuracy every this many steps (0: at the end only)."}
+    )
+    baseline: bool = field(
+        default=False,
+        metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
+    )
+
+
+# ----------------------------------------------------------------------------------------------------- train
+
+
+def build_datasets(script_args: UFTScriptArguments):
+    """Train and test splits: generated for tasks with a generator, else loaded from --dataset_name."""
+    task = get_task(script_args.task)
+    if script_args.dataset_name is None and task.generator is not None:
+        kwargs = {"depth": script_args.search_depth} if task.name == "search_tree" else {}
+        train = task.generate(script_args.num_train, seed=script_args.task_seed, **kwargs)
+        test = task.generate(script_args.num_test, seed=script_args.task_seed + 1, **kwargs)
+        return train, test
+    if script_args.dataset_format == "raw" or script_args.dataset_name is None:
+        load = task.load_raw
+    else:
+        from .data import load_uft_dataset as load
+    train = load(script_args.dataset_name, split=script_args.dataset_train_split)
+    try:
+        test = load(script_args.dataset_name, split=script_args.dataset_test_split)
+    except Exception as error:  # noqa: BLE001 - a missing test split only disables the accuracy report
+        print(f"[uft-trl] no test split ({error}); no-hint accuracy is skipped", file=sys.stderr)
+        test = None
+    if test is not None and script_args.num_test and len(test) > script_args.num_test:
+        test = test.shuffle(seed=script_args.task_seed).select(range(script_args.num_test))
+    return train, test
+
+
+def load_model_and_tokenizer(model_args: ModelConfig, training_args: UFTConfig):
+    """The tiny offline model for ``tiny``, else a model id or path for TRL to load."""
+    from .tiny import build_model, build_tokenizer
+
+    if model_args.model_name_or_path in (None, TINY_MODEL):
+        tokenizer = build_tokenizer()
+        return build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, seed=training_args.seed), tokenizer
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
+        padding_side="left",
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    init = dict(training_args.model_init_kwargs or {})
+    init.setdefault("revision", model_args.model_revision)
+    init.setdefault("dtype", model_args.dtype)
+    if model_args.attn_implementation is not None:
+        init.setdefault("attn_implementation", model_args.attn_implementation)
+    training_args.model_init_kwargs = init
+    return model_args.model_name_or_path, tokenizer
+
+
+def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args: ModelConfig) -> dict:
+    """One run: data, model, UFTTrainer, no-hint accuracy before and after, save, card, optional push."""
+    from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first
+    from .evaluation import no_hint_accuracy
+    from .trainer import UFTTrainer
+
+    task = get_task(script_args.task)
+    train_dataset, test_dataset = build_datasets(script_args)
+    model, tokenizer = load_model_and_tokenizer(model_args, training_args)
+    push = training_args.push_to_hub
+    training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card
+    trainer = UFTTrainer(
+        model=model,
+        reward_funcs=task.reward_function(),
+        args=training_args,
+        train_dataset=train_dataset,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    reward, budget = task.reward_function(), training_args.max_completion_length
+    output_dir = Path(training_args.output_dir)
+    trainer.add_callback(MetricsFileCallback(str(output_dir / "metrics.jsonl")))
+    result = {"task": task.name, "schedule": training_args.hint_schedule, "output_dir": str(output_dir)}
+    if test_dataset is not None:
+        accuracy = NoHintAccuracyCallback(trainer, test_dataset, reward, budget, script_args.eval_every or 10**9)
+        add_first(trainer, accuracy)
+        result["accuracy_before"] = accuracy.accuracy()
+    start = time.time()
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    result["train_seconds"] = round(time.time() - start, 1)
+    if test_dataset is not None:
+        unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+        result["accuracy_after"] = no_hint_accuracy(unwrapped, tokenizer, test_dataset, reward, budget)
+        trainer.card_facts["no-hint test accuracy"] = f"{result['accuracy_after']:.3f} (n={len(test_dataset)})"
+    trainer.card_facts["task"] = task.name
+    trainer.save_model(str(output_dir))
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
+        (output_dir / "result.json").write_text(json.dumps(result, indent=2))
+    if push:
+        training_args.push_to_hub = True
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    return result
+
+
+def run_train(argv: list[str]) -> None:
+    parser = TrlParser((UFTScriptArguments, UFTConfig, ModelConfig))
+    embedded = not any(arg == "--config" or arg.startswith("--config=") for arg in argv)
+    if embedded and not any(arg.startswith("--model_name_or_path") for arg in argv):
+        argv = ["--config", str(DEFAULT_CONFIG), *argv]
+        print(f"[uft-trl] no --config given: the embedded offline default ({DEFAULT_CONFIG})")
+    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    results = [train(script_args, training_args, model_args)]
+    if script_args.baseline:
+        rft_args, rft_script = _baseline_args(parser, argv)
+        results.append(train(rft_script, rft_args, model_args))
+    _report(results)
+
+
+def _baseline_args(parser: TrlParser, argv: list[str]):
+    """The same run with hints off, in ``<output_dir>-rft``."""
+    script_args, training_args, _ = parser.parse_args_and_config([*argv, "--hint_schedule", "none"])
+    base = training_args.output_dir.rstrip("/")
+    training_args.output_dir = (base[: -len("-uft")] if base.endswith("-uft") else base) + "-rft"
+    training_args.push_to_hub = False
+    return training_args, script_args
+
+
+def _report(results: list[dict]) -> None:
+    from .plotting import plot_runs
+
+    first = Path(results[0]["output_dir"])
+    runs = {f"{r['schedule']} ({'UFT' if r['schedule'] != 'none' else 'RFT'})": Path(r["output_dir"]) for r in results}
+    title = f"{results[0]['task']}: no-hint accuracy " + ", ".join(
+        f"{label} {r.get('accuracy_after', float('nan')):.2f}" for label, r in zip(runs, results, strict=True)
+    )
+    curves = {label: path / "metrics.jsonl" for label, path in runs.items()}
+    plot = plot_runs(curves, first / "training_curves.png", title=title)
+    for r in results:
+        if "accuracy_after" in r:
+            print(
+                f"[uft-trl] {r['task']} schedule={r['schedule']}: no-hint test accuracy "
+                f"{r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f} ({r['train_seconds']} s of training)"
+            )
+    print(f"[uft-trl] outputs in {first}/ (model, tokenizer, README.md, metrics.jsonl, {plot.name})")
+
+
+# ------------------------------------------------------------------------------------------------------ eval
+
+
+def run_eval(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="uft-trl eval", description="No-hint accuracy of a model on a task.")
+    parser.add_argument("--model", required=True, help="model path or Hub id ('tiny' for an untrained tiny model)")
+    parser.add_argument("--task", required=True, choices=sorted(TASKS))
+    parser.add_argument("--dataset", help="official-UFT-schema file/dir/Hub id; default: generated test data")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--n", type=int, default=1024, help="number of problems")
+    parser.add_argument("--num-samples", type=int, default=1, help="k for sampled pass@k (1: greedy only)")
+    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=1, help="seed of generated test data")
+    parser.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
+    parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task>.json or ./eval_<task>.json)")
+    args = parser.parse_args(argv)
+    report = evaluate_model(args)
+    out = Path(args.out) if args.out else _default_report_path(args.model, args.task)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if not k.startswith("by_")}, indent=2))
+    print(f"[uft-trl] report written to {out}")
+
+
+def evaluate_model(args: argparse.Namespace) -> dict:
+    from .data import load_uft_dataset
+    from .evaluation import evaluate, transformers_generator, vllm_generator
+
+    task = get_task(args.task)
+    if args.dataset:
+        dataset = load_uft_dataset(args.dataset, split=args.split)
+    else:
+        dataset = task.generate(args.n, seed=args.seed)
+    dataset = dataset.select(range(min(args.n, len(dataset))))
+    budget = args.max_new_tokens or task.max_completion_length
+    backend = args.backend
+    if backend == "auto":
+        import importlib.util
+
+        import torch
+
+        backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
+    if backend == "vllm":
+        generate = vllm_generator(args.model, budget, args.temperature)
+    else:
+        model, tokenizer = _load_for_eval(args.model)
+        generate = transformers_generator(model, tokenizer, budget, args.batch_size, args.temperature)
+    report = evaluate(dataset, task.reward_function(), generate, args.num_samples, task.difficulty)
+    return {"model": args.model, "task": task.name, "backend": backend, "hints": False, **report}
+
+
+def _load_for_eval(model: str):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .tiny import build_model, build_tokenizer
+
+    if model == TINY_MODEL:
+        tokenizer = build_tokenizer()
+        return build_model(tokenizer), tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return AutoModelForCausalLM.from_pretrained(model, dtype="auto").to(device), tokenizer
+
+
+def _default_report_path(model: str, task: str) -> Path:
+    return Path(model) / f"eval_{task}.json" if os.path.isdir(model) else Path(f"eval_{task}.json")
+
+
+# ------------------------------------------------------------------------------------------------------ data
+
+
+def run_data(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="uft-trl data", description="Write a generated task dataset to disk.")
+    parser.add_argument("task", choices=sorted(name for name, task in TASKS.items() if task.generator))
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    args = parser.parse_args(argv)
+    dataset = get_task(args.task).generate(args.n, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{args.split}.{args.format}"
+    if args.format == "parquet":
+        dataset.to_parquet(str(path))
+    else:
+        dataset.to_json(str(path), lines=True)
+    print(f"[uft-trl] wrote {len(dataset)} {args.task} rows to {path}")
+
+
+COMMANDS = {"train": run_train, "eval": run_eval, "data": run_data}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
+    COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main()
