@@ -223,11 +223,12 @@ def run_eval(argv: list[str]) -> None:
 
 
 def evaluate_model(args: argparse.Namespace) -> dict:
-    from .data import load_uft_dataset
     from .evaluation import evaluate, transformers_generator, vllm_generator
 
     task = get_task(args.task)
     if args.dataset:
+        from .data import load_uft_dataset
+
         dataset = load_uft_dataset(args.dataset, split=args.split)
     else:
         dataset = task.generate(args.n, seed=args.seed)

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from datasets import Dataset
+
+from uft_trl.cli import main
+from uft_trl.evaluation import evaluate
+from uft_trl.tasks import search_tree
+
+
+def test_embedded_default_runs_end_to_end_on_a_reduced_budget(tmp_path, capsys):
+    out = tmp_path / "run-uft"
+    main(
+        ["train", "--output_dir", str(out), "--max_steps", "4", "--num_train", "64", "--num_test", "16"]
+        + ["--eval_every", "2", "--logging_steps", "2", "--per_device_train_batch_size", "16"]
+    )
+    printed = capsys.readouterr().out
+    assert "embedded offline default" in printed and "schedule=none" in printed
+
+    for run, schedule in ((out, "cosine"), (tmp_path / "run-rft", "none")):
+        result = json.loads((run / "result.json").read_text())
+        assert result["schedule"] == schedule and result["task"] == "search_tree"
+        assert 0.0 <= result["accuracy_before"] <= 1.0 and 0.0 <= result["accuracy_after"] <= 1.0
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        train_logs = [r for r in records if "loss" in r]
+        assert [r["step"] for r in train_logs] == [2, 4]
+        assert all("no_hint_accuracy" in r for r in train_logs)
+        assert all("uft/p" in r for r in train_logs) == (schedule != "none")
+        for name in ("model.safetensors", "config.json", "tokenizer.json", "README.md"):
+            assert (run / name).is_file()
+        card = (run / "README.md").read_text()
+        assert "- uft" in card and f"| hint schedule | {schedule} |" in card and "no-hint test accuracy" in card
+    assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_reports_known_accuracy_overall_and_per_difficulty():
+    dataset = Dataset.from_list(
+        [row | {"depth": depth} for depth in (2, 3) for row in search_tree.build_dataset(4, depth=depth, seed=depth)]
+    )
+    paths = dataset["path"]
+
+    def fixture(prompts, num_samples, greedy):
+        # Greedy: right on every depth-2 row and on the first depth-3 row. Sampling: one right sample of k for all.
+        if greedy:
+            return [[p if i < 5 else "wrong"] for i, p in enumerate(paths)]
+        return [["wrong"] * (num_samples - 1) + [p] for p in paths]
+
+    report = evaluate(dataset, search_tree.accuracy_reward, fixture, num_samples=4, difficulty="depth")
+    assert report["n"] == 8
+    assert report["pass@1"] == pytest.approx(5 / 8)
+    assert report["pass@4"] == 1.0 and report["mean@4"] == pytest.approx(0.25)
+    assert report["by_depth"]["2"] == {"n": 4, "pass@1": 1.0, "pass@4": 1.0, "mean@4": 0.25}
+    assert report["by_depth"]["3"]["pass@1"] == pytest.approx(0.25)
+
+
+def test_eval_command_writes_a_report(tmp_path):
+    out = tmp_path / "report.json"
+    main(["eval", "--model", "tiny", "--task", "search_tree", "--n", "8", "--num-samples", "2", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report["n"] == 8 and report["hints"] is False and report["backend"] == "transformers"
+    assert {"pass@1", "pass@2", "by_depth"} <= set(report)
+
+
+def test_data_command_writes_generated_rows(tmp_path):
+    main(["data", "search_tree", "--n", "12", "--out", str(tmp_path), "--format", "jsonl"])
+    rows = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 12
+    assert all("".join(row["hint"]) == row["path"] and row["prompt"].endswith(":") for row in rows)
