@@ -45,4 +45,6 @@ def get_splitter(name_or_fn: str | StepSplitter) -> StepSplitter:
     try:
         return SPLITTERS[name_or_fn]
     except KeyError:
-        raise ValueError(f"Unknown hint splitter {name_or_fn!r}; choose one of {sorted(SPLITTERS)} or pass a callable.")
+        raise ValueError(
+            f"Unknown hint splitter {name_or_fn!r}; choose one of {sorted(SPLITTERS)} or pass a callable."
+        ) from None
