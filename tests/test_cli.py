@@ -66,3 +66,21 @@ def test_data_command_writes_generated_rows(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text().splitlines()]
     assert len(rows) == 12
     assert all("".join(row["hint"]) == row["path"] and row["prompt"].endswith(":") for row in rows)
+
+
+def test_sft_trains_on_full_solutions(tmp_path):
+    from uft_trl.cli import run_sft, sft_dataset
+
+    rows = sft_dataset("search_tree", search_tree.build_dataset(3, depth=4))
+    assert rows.column_names == ["prompt", "completion"]
+    assert all(c == p for c, p in zip(rows["completion"], search_tree.build_dataset(3, depth=4)["path"], strict=True))
+
+    history = run_sft(
+        ["--model_name_or_path", "tiny", "--task", "search_tree", "--output_dir", str(tmp_path), "--max_steps", "20"]
+        + ["--num_train", "128", "--use_cpu", "true", "--bf16", "false", "--report_to", "none"]
+        + ["--learning_rate", "3e-3", "--per_device_train_batch_size", "32", "--logging_steps", "5"]
+        + ["--save_strategy", "no", "--disable_tqdm", "true"]
+    )
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert len(losses) == 4 and losses[-1] < 0.6 * losses[0]
+    assert (tmp_path / "model.safetensors").is_file()

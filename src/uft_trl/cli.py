@@ -2,6 +2,7 @@
 
     uft-trl train                                  # the embedded offline default (tiny model, CPU, minutes)
     uft-trl train --config recipes/countdown/qwen2.5-0.5b/uft.yaml [--learning_rate 1e-6 ...]
+    uft-trl sft --config recipes/countdown/qwen2.5-0.5b/sft.yaml   # the SFT baseline (TRL's SFTTrainer)
     uft-trl eval --model PATH --task countdown --n 1024 --num-samples 8
     uft-trl data countdown --n 10240 --out data/countdown
 
@@ -196,6 +197,50 @@ def _report(results: list[dict]) -> None:
     print(f"[uft-trl] outputs in {first}/ (model, tokenizer, README.md, metrics.jsonl, {plot.name})")
 
 
+# ------------------------------------------------------------------------------------------------------- sft
+
+
+def sft_dataset(task_name: str, dataset):
+    """Prompt/completion rows for TRL's SFTTrainer: the whole reference solution, answer block included."""
+    task = get_task(task_name)
+    answer_of = getattr(task._module(), "reference_answer", None)
+
+    def to_example(row):
+        if isinstance(row.get("answer"), str) and row["answer"]:
+            text = row["answer"]  # the official UFT data holds steps + answer block already
+        else:
+            answer = answer_of(row) if answer_of else None
+            text = "".join(row["hint"]) + (f" </think>\n<answer> {answer} </answer>" if answer is not None else "")
+        if isinstance(row["prompt"], str):
+            return {"prompt": row["prompt"], "completion": text}
+        return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}
+
+    return dataset.map(to_example, remove_columns=[c for c in dataset.column_names if c != "prompt"])
+
+
+def run_sft(argv: list[str]) -> list[dict]:
+    """SFT on the full solutions with TRL's SFTTrainer (the paper's SFT baseline and the first half of SFT-RFT)."""
+    from trl import SFTConfig, SFTTrainer
+
+    parser = TrlParser((UFTScriptArguments, SFTConfig, ModelConfig))
+    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    train_dataset, _ = build_datasets(script_args)
+    model, tokenizer = load_model_and_tokenizer(model_args, training_args)
+    trainer = SFTTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=sft_dataset(script_args.task, train_dataset),
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    print(f"[uft-trl] SFT model saved to {training_args.output_dir}")
+    return trainer.state.log_history
+
+
 # ------------------------------------------------------------------------------------------------------ eval
 
 
@@ -293,7 +338,7 @@ def run_data(argv: list[str]) -> None:
     print(f"[uft-trl] wrote {len(dataset)} {args.task} rows to {path}")
 
 
-COMMANDS = {"train": run_train, "eval": run_eval, "data": run_data}
+COMMANDS = {"train": run_train, "sft": run_sft, "eval": run_eval, "data": run_data}
 
 
 def main(argv: list[str] | None = None) -> None:

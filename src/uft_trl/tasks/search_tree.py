@@ -34,7 +34,7 @@ def solve(symbols: str, branching: int, rule_seed: int = 0) -> list[str]:
     return [rule[symbol] for symbol in symbols] + [TERMINATOR]
 
 
-def build_dataset(n: int, depth: int = 6, branching: int = 4, seed: int = 0, rule_seed: int = 0) -> Dataset:
+def build_dataset(n: int, depth: int = 5, branching: int = 4, seed: int = 0, rule_seed: int = 0) -> Dataset:
     """``n`` random prompts (with repeats possible when ``branching ** depth`` is small)."""
     rng = random.Random(seed)
     rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "path": [], "depth": []}
