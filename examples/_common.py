@@ -1,0 +1,44 @@
+"""Shared by the examples: the tiny offline model or a real one by name, and matching budgets."""
+
+import os
+
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+
+def model_and_tokenizer(name: str, tiny: bool):
+    """With ``tiny``, a small random model and a character tokenizer built locally (no download)."""
+    if tiny:
+        from uft_trl.tiny import build_model, build_tokenizer
+
+        tokenizer = build_tokenizer()
+        return build_model(tokenizer), tokenizer
+    from transformers import AutoTokenizer
+
+    return name, AutoTokenizer.from_pretrained(name, padding_side="left")
+
+
+def budget(tiny: bool) -> dict:
+    """A few CPU steps for the tiny model; a real run otherwise."""
+    if tiny:
+        return dict(
+            max_steps=3,
+            per_device_train_batch_size=8,
+            num_generations=4,
+            max_completion_length=16,
+            bf16=False,
+            use_cpu=True,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1,
+            disable_tqdm=True,
+        )
+    return dict(
+        max_steps=500,
+        per_device_train_batch_size=16,
+        num_generations=4,
+        max_completion_length=512,
+        bf16=True,
+        report_to="wandb",
+        logging_steps=10,
+    )
