@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 import pytest
 from datasets import Dataset
@@ -84,3 +86,49 @@ def test_sft_trains_on_full_solutions(tmp_path):
     losses = [h["loss"] for h in history if "loss" in h]
     assert len(losses) == 4 and losses[-1] < 0.6 * losses[0]
     assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_push_to_hub_uploads_model_and_uft_card_to_the_right_repo(tmp_path, monkeypatch):
+    """Only the network boundary (HfApi) is faked; everything up to the upload request is real."""
+    from huggingface_hub import HfApi, RepoUrl
+
+    requests = []
+
+    def create_repo(self, repo_id, **kwargs):
+        requests.append(("create_repo", repo_id))
+        return RepoUrl(f"https://huggingface.co/{repo_id}")
+
+    def upload_folder(self, repo_id, folder_path, **kwargs):
+        files = sorted(p.name for p in Path(folder_path).iterdir())
+        requests.append(("upload_folder", repo_id, files, (Path(folder_path) / "README.md").read_text()))
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    out = tmp_path / "tiny-uft"
+    main(
+        ["train", "--output_dir", str(out), "--max_steps", "2", "--num_train", "32", "--num_test", "8"]
+        + ["--per_device_train_batch_size", "16", "--baseline", "false"]
+        + ["--push_to_hub", "true", "--hub_model_id", "someone/tiny-uft"]
+    )
+    assert [r[:2] for r in requests] == [("create_repo", "someone/tiny-uft"), ("upload_folder", "someone/tiny-uft")]
+    _, _, files, card = requests[1]
+    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md"} <= set(files)
+    assert "- uft" in card and "liu2025uft" in card and "| task | search_tree |" in card
+    assert "| hint schedule | cosine |" in card and "no-hint test accuracy" in card
+
+
+def test_wandb_logs_offline_without_credentials(tmp_path, monkeypatch):
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc with a wandb key
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    main(
+        ["train", "--output_dir", str(tmp_path / "run"), "--max_steps", "2", "--num_train", "32", "--num_test", "8"]
+        + ["--per_device_train_batch_size", "16", "--baseline", "false", "--report_to", "wandb"]
+    )
+    assert os.environ["WANDB_MODE"] == "offline"
+    (run_file,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
+    logged = run_file.read_bytes()
+    for metric in (b"uft/p", b"uft/hint_nll", b"uft/revealed_fraction", b"no_hint_accuracy"):
+        assert metric in logged

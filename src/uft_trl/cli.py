@@ -110,8 +110,21 @@ def load_model_and_tokenizer(model_args: ModelConfig, training_args: UFTConfig):
     return model_args.model_name_or_path, tokenizer
 
 
+def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool:
+    """Log to wandb offline when no API key is configured, instead of prompting for a login."""
+    if not report_to or "wandb" not in report_to or os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    if netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore"):
+        return False
+    os.environ["WANDB_MODE"] = "offline"
+    print("[uft-trl] no wandb API key: logging offline (sync later with `wandb sync`)")
+    return True
+
+
 def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args: ModelConfig) -> dict:
     """One run: data, model, UFTTrainer, no-hint accuracy before and after, save, card, optional push."""
+    wandb_offline_without_credentials(training_args.report_to)
     from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first
     from .evaluation import no_hint_accuracy
     from .trainer import UFTTrainer
@@ -152,7 +165,18 @@ def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args:
     if push:
         training_args.push_to_hub = True
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    _finish_wandb_run()  # a baseline run in the same process must get a run of its own
     return result
+
+
+def _finish_wandb_run() -> None:
+    from transformers import is_wandb_available
+
+    if is_wandb_available():
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
 
 
 def run_train(argv: list[str]) -> None:
