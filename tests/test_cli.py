@@ -126,6 +126,7 @@ def test_wandb_logs_offline_without_credentials(tmp_path, monkeypatch):
     main(
         ["train", "--output_dir", str(tmp_path / "run"), "--max_steps", "2", "--num_train", "32", "--num_test", "8"]
         + ["--per_device_train_batch_size", "16", "--baseline", "false", "--report_to", "wandb"]
+        + ["--logging_steps", "1", "--eval_every", "1"]
     )
     assert os.environ["WANDB_MODE"] == "offline"
     (run_file,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
