@@ -1,0 +1,81 @@
+"""Run by tests/test_distributed.py under `accelerate launch --num_processes 2 --cpu` (gloo).
+
+Each rank records the hints its reward function saw, the logged metrics and a weight checksum.
+"""
+
+import json
+import os
+import sys
+
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+import torch  # noqa: E402
+from accelerate import PartialState  # noqa: E402
+from datasets import Dataset  # noqa: E402
+
+from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
+from uft_trl.tiny import build_model, build_tokenizer  # noqa: E402
+
+
+def main(out_dir: str, scenario: str) -> None:
+    state = PartialState()
+    if scenario == "split_groups":
+        # 2 rollouts per rank, 4 per group: every group straddles the two processes.
+        prompts = [f"Q: {i}\nA: " for i in range(6)]
+        hints = [[f"step {j}\n" for j in range(i + 2)] for i in range(6)]
+        batch, schedule = 2, "uniform"
+    else:
+        # one_rank_hinted: one group per rank; one prompt has no solution steps, so in every step exactly
+        # one rank has hint tokens and the other has none.
+        prompts = ["Q: hinted\nA: ", "Q: bare\nA: "]
+        hints = [["a = 1\n", "b = 2\n", "so 3\n"], []]
+        batch, schedule = 4, "constant"
+    seen = []
+
+    def reward(completions, hint_text, prompts, **kwargs):
+        seen.extend({"prompt": p, "hint": h} for p, h in zip(prompts, hint_text, strict=True))
+        return [float(len(c) % 3) for c in completions]
+
+    tokenizer = build_tokenizer()
+    trainer = UFTTrainer(
+        model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2),
+        reward_funcs=reward,
+        args=UFTConfig(
+            output_dir=out_dir,
+            per_device_train_batch_size=batch,
+            num_generations=4,
+            max_completion_length=6,
+            max_steps=4,
+            learning_rate=1e-2,
+            hint_schedule=schedule,
+            hint_p_high=1.0,
+            hint_steps=100,
+            sft_loss_coef=1.0,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            bf16=False,
+            use_cpu=True,
+            disable_tqdm=True,
+            seed=0,
+        ),
+        train_dataset=Dataset.from_dict({"prompt": prompts, "hint": hints}),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    checksum = float(sum(p.detach().double().sum() for p in trainer.model.parameters()))
+    record = {
+        "rank": state.process_index,
+        "world": state.num_processes,
+        "seen": seen,
+        "checksum": checksum,
+        "logs": [h for h in trainer.state.log_history if "loss" in h],
+    }
+    with open(os.path.join(out_dir, f"rank{state.process_index}.json"), "w") as f:
+        json.dump(record, f)
+    torch.distributed.barrier() if torch.distributed.is_initialized() else None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
