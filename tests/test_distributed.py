@@ -56,3 +56,22 @@ def test_no_hang_when_only_one_rank_has_hint_tokens(tmp_path):
     assert rank0["checksum"] == rank1["checksum"]
     assert all(log["uft/hinted_fraction"] == 0.5 for log in rank0["logs"])
     assert all(log["uft/hint_nll"] > 0 for log in rank0["logs"] + rank1["logs"])
+
+
+def test_the_command_line_runs_unchanged_under_accelerate_launch(tmp_path):
+    out = tmp_path / "run-uft"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    command += ["--main_process_port", str(free_port()), "-m", "uft_trl", "train", "--output_dir", str(out)]
+    command += ["--max_steps", "3", "--num_train", "64", "--num_test", "16", "--per_device_train_batch_size", "8"]
+    command += ["--logging_steps", "1", "--eval_every", "1", "--baseline", "false"]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("uft-trl train under accelerate launch hung")
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3]  # written once, by the main process
+    assert all("no_hint_accuracy" in r and "uft/p" in r for r in records if "loss" in r)
+    assert (out / "model.safetensors").is_file() and "- uft" in (out / "README.md").read_text()

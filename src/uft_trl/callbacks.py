@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from datasets import Dataset
 from transformers import TrainerCallback
+from trl.models import unwrap_model_for_generation
 
 from .evaluation import no_hint_accuracy
 
@@ -32,9 +33,18 @@ class NoHintAccuracyCallback(TrainerCallback):
         self.max_new_tokens, self.eval_every = max_new_tokens, max(eval_every, 1)
 
     def accuracy(self) -> float:
+        """Every rank evaluates (generation under ZeRO-3 or FSDP needs all ranks to take part)."""
         trainer = self.trainer
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        return no_hint_accuracy(model, trainer.processing_class, self.dataset, self.reward, self.max_new_tokens)
+        with (
+            unwrap_model_for_generation(
+                trainer.model_wrapped,
+                trainer.accelerator,
+                gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
+                gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
+            ) as model,
+            trainer._dist.summon_full_params(trainer.model_wrapped, recurse=False),
+        ):
+            return no_hint_accuracy(model, trainer.processing_class, self.dataset, self.reward, self.max_new_tokens)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs is None or "loss" not in logs:

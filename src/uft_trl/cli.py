@@ -126,7 +126,6 @@ def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args:
     """One run: data, model, UFTTrainer, no-hint accuracy before and after, save, card, optional push."""
     wandb_offline_without_credentials(training_args.report_to)
     from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first
-    from .evaluation import no_hint_accuracy
     from .trainer import UFTTrainer
 
     task = get_task(script_args.task)
@@ -154,8 +153,7 @@ def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args:
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     result["train_seconds"] = round(time.time() - start, 1)
     if test_dataset is not None:
-        unwrapped = trainer.accelerator.unwrap_model(trainer.model)
-        result["accuracy_after"] = no_hint_accuracy(unwrapped, tokenizer, test_dataset, reward, budget)
+        result["accuracy_after"] = accuracy.accuracy()
         trainer.card_facts["no-hint test accuracy"] = f"{result['accuracy_after']:.3f} (n={len(test_dataset)})"
     trainer.card_facts["task"] = task.name
     trainer.save_model(str(output_dir))
