@@ -1,0 +1,314 @@
+"""Write the recipe grid: recipes/<task>/<model>/<method>.yaml for the UFT paper's runs (arXiv 2505.16984).
+
+    python recipes/generate.py           # (re)write every recipe
+    python recipes/generate.py --check   # exit 1 if a committed recipe differs from what this script writes
+
+The recipes are generated so that the 90 files stay consistent: change a setting here, regenerate, commit both.
+Standalone on purpose (standard library only, no uft_trl import), so it runs anywhere in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+
+RECIPES = Path(__file__).resolve().parent
+REPO = RECIPES.parent
+
+# name -> (Hub id, parameters in billions). All base models, as in the paper.
+MODELS: dict[str, tuple[str, float]] = {
+    "qwen2.5-0.5b": ("Qwen/Qwen2.5-0.5B", 0.5),
+    "qwen2.5-1.5b": ("Qwen/Qwen2.5-1.5B", 1.5),
+    "qwen2.5-3b": ("Qwen/Qwen2.5-3B", 3.0),
+    "llama-3.2-1b": ("meta-llama/Llama-3.2-1B", 1.0),
+    "llama-3.2-3b": ("meta-llama/Llama-3.2-3B", 3.0),
+}
+
+# task -> (description, data settings: UFTScriptArguments fields)
+TASKS: dict[str, tuple[str, dict]] = {
+    "countdown": ("Countdown (3-4 numbers), generated data", {"num_train": 10240}),
+    "math": (
+        "MATH (DigitalLearningGmbH/MATH-lighteval)",
+        {
+            "dataset_name": "DigitalLearningGmbH/MATH-lighteval",
+            "dataset_format": "raw",
+            "dataset_train_split": "train",
+            "dataset_test_split": "test",
+        },
+    ),
+    "kk_logic": ("Knights and Knaves logic puzzles, generated data", {"num_train": 4500}),
+}
+
+# method -> (description, UFTConfig hint settings). sft is separate (TRL's SFTTrainer).
+RL_METHODS: dict[str, tuple[str, dict]] = {
+    "uft": (
+        "cosine-annealed hints + hint log-likelihood term (UFT)",
+        {"hint_schedule": "cosine", "sft_loss_coef": 0.001},
+    ),
+    "rft": ("plain GRPO, no hints (RFT)", {"hint_schedule": "none", "sft_loss_coef": 0.0}),
+    "r3": (
+        "uniformly random hint length, no hint log-likelihood (R3-like)",
+        {"hint_schedule": "uniform", "sft_loss_coef": 0.0},
+    ),
+    "staged": (
+        "staircase hints, one chunk fewer per stage, + hint log-likelihood",
+        {"hint_schedule": "staged", "sft_loss_coef": 0.001},
+    ),
+    "sft-rft": (
+        "plain GRPO, no hints, starting from this grid's SFT model",
+        {"hint_schedule": "none", "sft_loss_coef": 0.0},
+    ),
+}
+METHODS = ["uft", "rft", "r3", "staged", "sft", "sft-rft"]
+
+GLOBAL_BATCH = 256  # completions per optimizer step: the paper's PPO mini-batch of 64 prompts x 4 rollouts
+PER_DEVICE = 16
+ROLLOUT_PROMPTS, NUM_GENERATIONS = 256, 4  # the paper's rollout batch
+PAPER_STEPS, PAPER_HINT_STEPS = 500, 300  # rollout steps in the paper
+OPT_STEPS_PER_ROLLOUT = ROLLOUT_PROMPTS * NUM_GENERATIONS // GLOBAL_BATCH  # 4
+# Weights are loaded in bf16. Under plain DDP (multi_gpu.yaml) the optimizer then updates bf16 weights directly, and
+# most AdamW updates of size ~lr (1e-6 RL, 1e-5 SFT) are below bf16 resolution and round away; DeepSpeed ZeRO and
+# accelerate's FSDP keep fp32 master weights. "float32" (with bf16: true autocast) is the veRL-like alternative.
+MODEL_DTYPE = "bfloat16"
+WIDTH = 115  # header text width
+
+
+def num_gpus(model: str) -> int:
+    """The paper's hardware: 2 H100 for models up to 1.5B, 4 H100 for 3B."""
+    return 2 if MODELS[model][1] <= 1.5 else 4
+
+
+def launch(kind: str, path: str, gpus: int) -> str:
+    extra = "" if gpus == 2 else f" --num_processes {gpus}"  # multi_gpu.yaml says 2
+    return (
+        f"accelerate launch --config_file recipes/accelerate/multi_gpu.yaml{extra} -m uft_trl {kind} --config {path}"
+    )
+
+
+def fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value != 0 and abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"  # 1.0e-6: a float for YAML 1.1 (PyYAML) as well
+    if isinstance(value, str) and (
+        not value
+        or any(c in value for c in ":#{}[],&*!|>'\"%@`")
+        or value.lower() in ("yes", "no", "on", "off", "true", "false", "null", "~", "y", "n")
+    ):
+        return f'"{value}"'
+    return str(value)
+
+
+def paragraph(text: str) -> list[str]:
+    return textwrap.wrap(text, width=WIDTH, break_long_words=False, break_on_hyphens=False)
+
+
+def render(header: list[str], sections: list[tuple[str, dict]]) -> str:
+    lines = [f"# {line}".rstrip() for line in header]
+    for title, values in sections:
+        lines += ["", f"# {title}"]
+        lines += [f"{key}: {fmt(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def batch_lines(gpus: int, grad_acc: int) -> list[str]:
+    return paragraph(
+        f"Hardware (paper): {gpus} x H100 80GB; per_device_train_batch_size {PER_DEVICE} x {gpus} GPUs x "
+        f"gradient_accumulation_steps {grad_acc} = {GLOBAL_BATCH} sequences per optimizer step. Other GPU counts N: "
+        f"keep {PER_DEVICE} x N x gradient_accumulation_steps = {GLOBAL_BATCH}, i.e. pass `--num_processes N` to "
+        f"accelerate (or use single_gpu.yaml for N = 1) and `--gradient_accumulation_steps {GLOBAL_BATCH // PER_DEVICE}/N` "
+        "to uft_trl (N = 1, 2, 4, 8 or 16). On out-of-memory, halve per_device_train_batch_size and double "
+        "gradient_accumulation_steps."
+    )
+
+
+def rl_recipe(task: str, model: str, method: str) -> str:
+    model_id, _ = MODELS[model]
+    gpus = num_gpus(model)
+    grad_acc = GLOBAL_BATCH // (PER_DEVICE * gpus)
+    path = f"recipes/{task}/{model}/{method}.yaml"
+    description, hint_settings = RL_METHODS[method]
+    header = [
+        f"{task} | {model_id} (base) | {method}: {description}.",
+        "UFT paper recipe (arXiv 2505.16984), generated by recipes/generate.py: edit the script, not this file,",
+        "then run `python recipes/generate.py`.",
+        "",
+    ]
+    source = model_id
+    if method == "sft-rft":
+        source = f"outputs/{task}/{model}/sft"
+        header += [
+            f"Run the SFT stage first: it writes {source}, the model this recipe starts from:",
+            f"  {launch('sft', f'recipes/{task}/{model}/sft.yaml', gpus)}",
+            "then, from the repository root:",
+        ]
+    else:
+        header += ["Run from the repository root:"]
+    header += [
+        f"  {launch('train', path, gpus)}",
+        "",
+        *batch_lines(gpus, grad_acc),
+        "",
+        *paragraph(
+            f"Paper -> TRL: each rollout step generates {ROLLOUT_PROMPTS} prompts x {NUM_GENERATIONS} rollouts = "
+            f"{ROLLOUT_PROMPTS * NUM_GENERATIONS} completions (generation_batch_size) and takes "
+            f"{OPT_STEPS_PER_ROLLOUT} optimizer steps of {GLOBAL_BATCH} completions (PPO mini-batch "
+            f"{GLOBAL_BATCH // NUM_GENERATIONS} prompts), so the paper's {PAPER_STEPS} rollout steps and T_hint = "
+            f"{PAPER_HINT_STEPS} are max_steps {PAPER_STEPS * OPT_STEPS_PER_ROLLOUT} and hint_steps "
+            f"{PAPER_HINT_STEPS * OPT_STEPS_PER_ROLLOUT} optimizer steps; save_steps, eval_every and logging_steps "
+            "count optimizer steps too. The paper's max prompt length has no TRL 1.16 field: prompts are not "
+            "truncated. vLLM colocate takes vllm_gpu_memory_utilization (default 0.3) of each GPU; see "
+            "recipes/accelerate/vllm_colocate.yaml and vllm_server.md."
+        ),
+    ]
+    sections = [
+        (
+            f"task and data (UFTScriptArguments): {TASKS[task][0]}",
+            {"task": task, **TASKS[task][1], "num_test": 512, "eval_every": 100},
+        ),
+        ("model (ModelConfig)", {"model_name_or_path": source, "dtype": MODEL_DTYPE}),
+        (
+            "hints (UFTConfig)",
+            {
+                **hint_settings,
+                "hint_steps": PAPER_HINT_STEPS * OPT_STEPS_PER_ROLLOUT,
+                "hint_p_high": 0.95,
+                "hint_p_low": 0.05,
+                "hint_max_chunks": 5,
+            },
+        ),
+        (
+            "GRPO (UFTConfig / GRPOConfig)",
+            {
+                "output_dir": f"outputs/{task}/{model}/{method}",
+                "max_steps": PAPER_STEPS * OPT_STEPS_PER_ROLLOUT,
+                "learning_rate": 1e-6,
+                "lr_scheduler_type": "constant",
+                "warmup_steps": 0,
+                "per_device_train_batch_size": PER_DEVICE,
+                "gradient_accumulation_steps": grad_acc,
+                "num_generations": NUM_GENERATIONS,
+                "generation_batch_size": ROLLOUT_PROMPTS * NUM_GENERATIONS,
+                "max_completion_length": 1024,
+                "temperature": 1.0,
+                "beta": 0.001,
+                "entropy_coef": 0.001,
+                "epsilon": 0.2,
+                "loss_type": "dapo",
+                "bf16": True,
+                "gradient_checkpointing": True,
+                "use_vllm": True,
+                "vllm_mode": "colocate",
+                "logging_steps": 10,
+                "save_steps": 200,
+                "report_to": "wandb",
+                "seed": 42,
+            },
+        ),
+    ]
+    return render(header, sections)
+
+
+def sft_recipe(task: str, model: str) -> str:
+    model_id, _ = MODELS[model]
+    gpus = num_gpus(model)
+    grad_acc = GLOBAL_BATCH // (PER_DEVICE * gpus)
+    path = f"recipes/{task}/{model}/sft.yaml"
+    header = [
+        f"{task} | {model_id} (base) | sft: supervised fine-tuning on the full reference solutions with TRL's",
+        f"SFTTrainer: the SFT baseline, and the first stage of sft-rft.yaml (which starts from outputs/{task}/{model}/sft).",
+        "UFT paper recipe (arXiv 2505.16984), generated by recipes/generate.py: edit the script, not this file,",
+        "then run `python recipes/generate.py`.",
+        "",
+        "Run from the repository root:",
+        f"  {launch('sft', path, gpus)}",
+        "",
+        *batch_lines(gpus, grad_acc),
+        "",
+        *paragraph(
+            "Paper: lr 1e-5, 5 epochs, 10% warmup. Transformers 5 has no warmup_ratio field: a warmup_steps value "
+            "below 1 is a fraction of the total steps."
+        ),
+    ]
+    sections = [
+        (f"task and data (UFTScriptArguments): {TASKS[task][0]}", {"task": task, **TASKS[task][1]}),
+        ("model (ModelConfig)", {"model_name_or_path": model_id, "dtype": MODEL_DTYPE}),
+        (
+            "SFT (SFTConfig)",
+            {
+                "output_dir": f"outputs/{task}/{model}/sft",
+                "num_train_epochs": 5,
+                "learning_rate": 1e-5,
+                "lr_scheduler_type": "cosine",
+                "warmup_steps": 0.1,
+                "per_device_train_batch_size": PER_DEVICE,
+                "gradient_accumulation_steps": grad_acc,
+                "max_length": 2048,
+                "bf16": True,
+                "gradient_checkpointing": True,
+                "logging_steps": 10,
+                "report_to": "wandb",
+                "seed": 42,
+            },
+        ),
+    ]
+    return render(header, sections)
+
+
+def expected_files() -> dict[Path, str]:
+    """Every recipe this script writes, by absolute path."""
+    files = {}
+    for task in TASKS:
+        for model in MODELS:
+            for method in METHODS:
+                text = sft_recipe(task, model) if method == "sft" else rl_recipe(task, model, method)
+                files[RECIPES / task / model / f"{method}.yaml"] = text
+    return files
+
+
+def stale_files() -> list[Path]:
+    """Recipe files in the grid's folders that the script would not write."""
+    expected = expected_files()
+    return sorted(p for task in TASKS for p in (RECIPES / task).rglob("*.yaml") if p not in expected)
+
+
+def check() -> list[str]:
+    problems = []
+    for path, text in expected_files().items():
+        if not path.is_file():
+            problems.append(f"missing: {path.relative_to(REPO)}")
+        elif path.read_text() != text:
+            problems.append(f"differs: {path.relative_to(REPO)}")
+    problems += [f"not generated: {p.relative_to(REPO)}" for p in stale_files()]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="verify the committed recipes instead of writing them")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check()
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("recipes are out of date: run `python recipes/generate.py`", file=sys.stderr)
+            return 1
+        print(f"{len(expected_files())} recipes up to date")
+        return 0
+    for path, text in expected_files().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+    for path in stale_files():
+        print(f"note: {path.relative_to(REPO)} is not generated by this script", file=sys.stderr)
+    print(f"wrote {len(expected_files())} recipes under {RECIPES.relative_to(REPO)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""MATH and GSM8K: free-form math answers checked with ``math_verify``.
+
+Rows follow the paper's MATH data (github liumy2010/UFT): the hint is the reference solution cut
+into lines and sentences (the last step still holds the ``\\boxed{}`` answer, as in the reference),
+and ``target`` is the content of the last ``\\boxed{}``. GSM8K rationales become one step per line
+with the calculator annotations ``<<48/2=24>>`` removed; the ``#### answer`` line is the target.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import math_verify
+from datasets import Dataset
+from math_verify.errors import TimeoutException
+
+from ..data import StepSplitter, get_splitter, load_split, math_level
+from .base import make_prompt, make_reward
+
+
+logger = logging.getLogger(__name__)
+
+EXAMPLE_ANSWER = "12"  # as in the reference MATH prompts
+
+# Model answers are short; capping them bounds parser work on hostile output (megabyte strings).
+MAX_ANSWER_CHARS = 1_000
+# math_verify's own signal-based timeouts, in whole seconds (signal.alarm has no finer resolution).
+PARSE_TIMEOUT_S = 1
+VERIFY_TIMEOUT_S = 1
+
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+_ANNOTATION = re.compile(r"<<[^<>]*>>")
+_DELIMITED = re.compile(r"(?<!\\)\$|\\boxed|\\\(|\\\[")  # $ (not \$), \boxed, \( or \[
+
+OnBadRow = Literal["error", "skip"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Gold answers
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces matched; None when absent.
+
+    A brace counter rather than a regex: answers nest braces (``\\boxed{\\frac{1}{2}}``).
+    ``\\boxed 5`` (no braces, a handful of MATH solutions) gives the token after the space.
+    """
+    start = max(text.rfind(command) for command in _BOX_COMMANDS)
+    if start < 0:
+        return None
+    rest = text[start + 1 :].lstrip("abcdefghijklmnopqrstuvwxyz")  # skip the command name
+    if rest.startswith(" "):
+        token = rest.strip().split("$")[0].split()
+        return token[0] if token else None
+    if not rest.startswith("{"):
+        return None
+    depth = 0
+    for i, char in enumerate(rest):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return rest[1:i]
+    return None  # unbalanced
+
+
+def gsm8k_answer(answer: str) -> str | None:
+    """The number after GSM8K's ``####`` marker, thousands separators removed; None when absent."""
+    if "####" not in answer:
+        return None
+    value = answer.rsplit("####", 1)[1].strip().replace(",", "")
+    return value or None
+
+
+def gsm8k_steps(answer: str) -> list[str]:
+    """One step per rationale line, calculator annotations removed, the ``####`` line left out."""
+    rationale = _ANNOTATION.sub("", answer.split("####", 1)[0]).rstrip()
+    return [line for line in rationale.splitlines(keepends=True) if line]
+
+
+def reference_answer(row: dict[str, Any]) -> str:
+    """The answer block's content for SFT on rows built here (the official files carry ``answer``)."""
+    return str(row["target"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Verifier
+
+
+def _timeouts() -> tuple[int | None, int | None]:
+    """math_verify's timeouts use ``signal.alarm``, which raises outside the main thread.
+
+    There we pass None (math_verify's documented advice, as TRL's own accuracy reward does): the
+    length cap still holds, but a pathological answer such as ``10^{10^{8}}`` is then unbounded.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return PARSE_TIMEOUT_S, VERIFY_TIMEOUT_S
+    return None, None
+
+
+def _delimited(text: str) -> str:
+    """math_verify reads bare LaTeX poorly (``2\\sqrt{3}`` parses as 2): box answers without delimiters."""
+    return text if _DELIMITED.search(text) else f"\\boxed{{{text}}}"
+
+
+@lru_cache(maxsize=8192)
+def _parse_gold(target: str, timeout: int | None) -> tuple[Any, ...]:
+    return tuple(math_verify.parse(_delimited(target), parsing_timeout=timeout))
+
+
+def verify(answer: Any, target: Any) -> bool:
+    """True when ``answer`` is mathematically equal to the gold ``target`` (``math_verify``).
+
+    Never raises and stays fast on hostile text: answers over :data:`MAX_ANSWER_CHARS` are wrong
+    without parsing, and parsing and comparison run under math_verify's timeouts (main thread).
+    """
+    if not isinstance(answer, str) or target is None:
+        return False
+    answer = answer.strip()
+    if not answer or len(answer) > MAX_ANSWER_CHARS:
+        return False
+    parse_timeout, verify_timeout = _timeouts()
+    try:
+        gold = list(_parse_gold(str(target).strip(), parse_timeout))
+        if not gold:
+            return False
+        predicted = math_verify.parse(_delimited(answer), parsing_timeout=parse_timeout)
+        return bool(predicted) and bool(math_verify.verify(gold, predicted, timeout_seconds=verify_timeout))
+    except (Exception, TimeoutException):
+        return False
+
+
+accuracy_reward = make_reward(verify, ["target"], "math_reward")
+
+
+# --------------------------------------------------------------------------------------------------
+# Datasets
+
+
+def _require(raw: Dataset, columns: Iterable[str], source: Any) -> None:
+    missing = [c for c in columns if c not in raw.column_names]
+    if missing:
+        raise ValueError(f"Dataset {source}: missing column(s) {missing}; found {raw.column_names}.")
+
+
+def _collect(
+    raw: Dataset, make_row: Callable[[dict[str, Any]], dict[str, Any] | None], on_bad_row: OnBadRow, what: str
+) -> Dataset:
+    """Build rows one by one. ``make_row`` returns None for a row without a gold answer (raised or
+    skipped, as asked) and an empty dict for a row filtered out on purpose (a MATH level)."""
+    if on_bad_row not in ("error", "skip"):
+        raise ValueError(f"on_bad_row must be 'error' or 'skip', got {on_bad_row!r}.")
+    rows, skipped = [], 0
+    for index, example in enumerate(raw):
+        row = make_row(example)
+        if row is None:
+            if on_bad_row == "error":
+                raise ValueError(
+                    f"{what} row {index}: no gold answer could be extracted from {example!r:.300}. "
+                    "Pass on_bad_row='skip' to drop such rows."
+                )
+            skipped += 1
+        elif row:
+            rows.append(row)
+    if skipped:
+        logger.warning("%s: skipped %d row(s) without an extractable gold answer.", what, skipped)
+    if not rows:
+        raise ValueError(f"{what}: no rows left to build a dataset from.")
+    return Dataset.from_list(rows)
+
+
+def build_math_dataset(
+    source: str | Path = "DigitalLearningGmbH/MATH-lighteval",
+    split: str = "train",
+    levels: Iterable[int] | None = (3, 4, 5),
+    chat: bool = False,
+    splitter: str | StepSplitter = "auto",
+    on_bad_row: OnBadRow = "error",
+) -> Dataset:
+    """MATH rows (``problem``, ``solution``, ``level``, ``type``) -> ``prompt``, ``hint``, ``target``.
+
+    ``levels`` keeps the paper's levels 3-5 (None keeps all). ``splitter="auto"`` cuts steps as the
+    official UFT data does (:func:`uft_trl.data.split_math`); other names or a callable go through
+    :func:`uft_trl.data.get_splitter`.
+    """
+    raw = load_split(source, split=split)
+    _require(raw, ("problem", "solution"), source)
+    split_steps = get_splitter("math" if splitter == "auto" else splitter)
+    wanted = None if levels is None else {int(level) for level in levels}
+
+    def make_row(example: dict[str, Any]) -> dict[str, Any] | None:
+        level = math_level(example.get("level"))
+        if wanted is not None and level not in wanted:
+            return {}  # filtered out, not a bad row
+        target = last_boxed(example["solution"])
+        if not target:
+            return None
+        return {
+            "prompt": make_prompt(example["problem"], EXAMPLE_ANSWER, chat=chat),
+            "hint": split_steps(example["solution"]),
+            "target": target,
+            "level": level,
+            "type": example.get("type"),
+        }
+
+    return _collect(raw, make_row, on_bad_row, f"MATH {source} ({split})")
+
+
+def build_gsm8k_dataset(
+    source: str | Path = "openai/gsm8k",
+    split: str = "train",
+    config: str = "main",
+    chat: bool = False,
+    on_bad_row: OnBadRow = "error",
+) -> Dataset:
+    """GSM8K rows (``question``, ``answer``) -> ``prompt``, ``hint`` (rationale lines), ``target``."""
+    raw = load_split(source, split=split, name=config)
+    _require(raw, ("question", "answer"), source)
+
+    def make_row(example: dict[str, Any]) -> dict[str, Any] | None:
+        target = gsm8k_answer(example["answer"])
+        if target is None:
+            return None
+        return {
+            "prompt": make_prompt(example["question"], EXAMPLE_ANSWER, chat=chat),
+            "hint": gsm8k_steps(example["answer"]),
+            "target": target,
+        }
+
+    return _collect(raw, make_row, on_bad_row, f"GSM8K {source} ({split})")

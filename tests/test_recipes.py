@@ -1,0 +1,224 @@
+"""The paper's recipe grid (recipes/<task>/<model>/<method>.yaml) and the accelerate configs: offline, fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from trl import ModelConfig, SFTConfig, TrlParser
+
+from uft_trl.cli import UFTScriptArguments
+from uft_trl.config import UFTConfig
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "recipes"
+ACCELERATE = RECIPES / "accelerate"
+
+# Stated independently of recipes/generate.py, so the test checks the generator rather than repeating it.
+TASKS = ["countdown", "math", "kk_logic"]
+MODELS = {
+    "qwen2.5-0.5b": ("Qwen/Qwen2.5-0.5B", 2),
+    "qwen2.5-1.5b": ("Qwen/Qwen2.5-1.5B", 2),
+    "qwen2.5-3b": ("Qwen/Qwen2.5-3B", 4),
+    "llama-3.2-1b": ("meta-llama/Llama-3.2-1B", 2),
+    "llama-3.2-3b": ("meta-llama/Llama-3.2-3B", 4),
+}  # directory -> (Hub id, the paper's GPU count)
+HINTS = {
+    "uft": ("cosine", 0.001),
+    "rft": ("none", 0.0),
+    "r3": ("uniform", 0.0),
+    "staged": ("staged", 0.001),
+    "sft-rft": ("none", 0.0),
+}  # method -> (hint_schedule, sft_loss_coef)
+METHODS = [*HINTS, "sft"]
+GRID = [(task, model, method) for task in TASKS for model in MODELS for method in METHODS]
+
+RL_TYPES = (UFTScriptArguments, UFTConfig, ModelConfig)
+SFT_TYPES = (UFTScriptArguments, SFTConfig, ModelConfig)
+# UFTConfig/SFTConfig refuse bf16 on a machine without a bf16 GPU; the YAML's bf16: true is asserted separately.
+CPU_OVERRIDES = ["--bf16", "false", "--use_cpu", "true"]
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("recipes_generate", RECIPES / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def recipe_path(task: str, model: str, method: str) -> Path:
+    return RECIPES / task / model / f"{method}.yaml"
+
+
+def parse(path: Path, *extra: str):
+    types = SFT_TYPES if path.stem == "sft" else RL_TYPES
+    return TrlParser(types).parse_args_and_config(["--config", str(path), *CPU_OVERRIDES, *extra])
+
+
+def field_names(*types) -> set[str]:
+    return {f.name for t in types for f in dataclasses.fields(t)}
+
+
+def stated_gpus(text: str) -> int:
+    match = re.search(r"Hardware \(paper\): (\d+) x H100", text)
+    assert match, "the header states the paper's hardware"
+    return int(match.group(1))
+
+
+# ------------------------------------------------------------------------------------------------ the grid
+
+
+def test_grid_is_complete_and_nothing_else():
+    found = sorted(p.relative_to(RECIPES) for task in TASKS for p in (RECIPES / task).rglob("*.yaml"))
+    expected = sorted(recipe_path(*cell).relative_to(RECIPES) for cell in GRID)
+    assert len(expected) == 3 * 5 * 6 == 90
+    assert found == expected
+
+
+def test_generate_check_passes():
+    result = subprocess.run(
+        [sys.executable, str(RECIPES / "generate.py"), "--check"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_generate_is_deterministic_and_check_catches_drift(tmp_path, monkeypatch):
+    generate = load_generator()
+    assert generate.expected_files() == generate.expected_files()
+    monkeypatch.setattr(generate, "RECIPES", tmp_path)
+    monkeypatch.setattr(generate, "REPO", tmp_path)
+    assert generate.main([]) == 0
+    assert generate.check() == []
+    edited = tmp_path / "countdown" / "qwen2.5-0.5b" / "uft.yaml"
+    edited.write_text(edited.read_text().replace("max_steps: 2000", "max_steps: 1999"))
+    (tmp_path / "math" / "qwen2.5-3b" / "extra.yaml").write_text("task: math\n")
+    (tmp_path / "kk_logic" / "llama-3.2-1b" / "r3.yaml").unlink()
+    problems = generate.check()
+    assert len(problems) == 3
+    assert generate.main(["--check"]) == 1
+
+
+# --------------------------------------------------------------------------------------------- each recipe
+
+
+@pytest.mark.parametrize(("task", "model", "method"), GRID, ids=["/".join(cell) for cell in GRID])
+def test_recipe(task, model, method):
+    path = recipe_path(task, model, method)
+    text = path.read_text()
+    raw = yaml.safe_load(text)
+    model_id, gpus = MODELS[model]
+    sft = method == "sft"
+
+    # Every key is a field of the dataclasses the command parses (TrlParser also refuses unknown keys).
+    assert set(raw) <= field_names(*(SFT_TYPES if sft else RL_TYPES))
+    assert raw["bf16"] is True and raw["dtype"] in ("bfloat16", "float32")  # float32: fp32 weights, bf16 autocast
+    assert raw["gradient_checkpointing"] is True and raw["report_to"] == "wandb" and raw["seed"] == 42
+
+    # The header: the command to run it (with a launcher config that exists) and the paper's hardware.
+    assert text.startswith("# ")
+    command = f"-m uft_trl {'sft' if sft else 'train'} --config recipes/{task}/{model}/{method}.yaml"
+    launch = next(line for line in text.splitlines() if command in line)
+    config = re.search(r"--config_file (\S+)", launch).group(1)
+    assert (ROOT / config).is_file()
+    assert ("--num_processes 4" in launch) == (gpus == 4)
+    assert stated_gpus(text) == gpus
+
+    script_args, args, model_args = parse(path)
+    assert script_args.task == task
+    assert args.output_dir == f"outputs/{task}/{model}/{method}"
+    assert args.per_device_train_batch_size * gpus * args.gradient_accumulation_steps == 256
+    if task == "math":
+        assert script_args.dataset_name == "DigitalLearningGmbH/MATH-lighteval"
+        assert (script_args.dataset_format, script_args.dataset_train_split, script_args.dataset_test_split) == (
+            "raw",
+            "train",
+            "test",
+        )
+    else:
+        assert script_args.dataset_name is None
+        assert script_args.num_train == {"countdown": 10240, "kk_logic": 4500}[task]
+
+    if sft:
+        assert isinstance(args, SFTConfig)
+        assert model_args.model_name_or_path == model_id
+        assert args.learning_rate == 1e-5 and args.num_train_epochs == 5
+        assert args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.1  # warmup ratio (no warmup_ratio field)
+        assert args.max_length == 2048
+        return
+
+    assert isinstance(args, UFTConfig)
+    source = f"outputs/{task}/{model}/sft" if method == "sft-rft" else model_id
+    assert model_args.model_name_or_path == source
+    if method == "sft-rft":
+        assert f"recipes/{task}/{model}/sft.yaml" in text  # the header says to run the SFT stage first
+        assert yaml.safe_load(recipe_path(task, model, "sft").read_text())["output_dir"] == source
+    assert (args.hint_schedule, args.sft_loss_coef) == HINTS[method]
+    assert args.uses_hints == (method in ("uft", "r3", "staged"))
+    assert (args.max_steps, args.hint_steps) == (2000, 1200)
+    assert (args.hint_p_high, args.hint_p_low, args.hint_max_chunks) == (0.95, 0.05, 5)
+    assert args.learning_rate == 1e-6 and args.lr_scheduler_type == "constant" and args.warmup_steps == 0
+    assert (args.num_generations, args.generation_batch_size) == (4, 1024)
+    # 1024 completions per generation = 4 optimizer steps of 256 (the paper's PPO mini-batch of 64 prompts).
+    assert (
+        args.generation_batch_size // (args.per_device_train_batch_size * gpus * args.gradient_accumulation_steps) == 4
+    )
+    assert (args.temperature, args.beta, args.entropy_coef, args.epsilon) == (1.0, 0.001, 0.001, 0.2)
+    assert args.loss_type == "dapo" and args.max_completion_length == 1024
+    assert args.use_vllm and args.vllm_mode == "colocate"
+    assert (args.logging_steps, args.save_steps) == (10, 200)
+    assert (script_args.eval_every, script_args.num_test) == (100, 512)
+
+
+def test_server_mode_overrides_parse():
+    _, args, _ = parse(recipe_path("countdown", "qwen2.5-1.5b", "uft"), "--use_vllm", "--vllm_mode", "server")
+    assert args.use_vllm and args.vllm_mode == "server"
+
+
+# ------------------------------------------------------------------------------------------ accelerate configs
+
+ACCELERATE_CONFIGS = {
+    "single_gpu.yaml": ("NO", 1),
+    "multi_gpu.yaml": ("MULTI_GPU", 2),
+    "vllm_colocate.yaml": ("MULTI_GPU", 2),
+    "deepspeed_zero2.yaml": ("DEEPSPEED", 2),
+    "deepspeed_zero3.yaml": ("DEEPSPEED", 2),
+    "fsdp.yaml": ("FSDP", 2),
+    "multi_node.yaml": ("MULTI_GPU", 16),
+}
+
+
+def test_accelerate_configs_are_all_listed():
+    assert sorted(p.name for p in ACCELERATE.glob("*.yaml")) == sorted(ACCELERATE_CONFIGS)
+    assert "trl vllm-serve" in (ACCELERATE / "vllm_server.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(ACCELERATE_CONFIGS))
+def test_accelerate_config(name):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    path = ACCELERATE / name
+    text = path.read_text()
+    assert text.startswith("# "), "a comment header says when to use it"
+    config = yaml.safe_load(text)
+    distributed_type, num_processes = ACCELERATE_CONFIGS[name]
+    assert config["distributed_type"] == distributed_type
+    assert config["num_processes"] == num_processes
+    assert config["mixed_precision"] == "bf16"
+    loaded = load_config_from_file(str(path))  # accelerate's own loader rejects unknown keys
+    assert loaded.num_processes == num_processes
+    if distributed_type == "DEEPSPEED":
+        assert config["deepspeed_config"]["zero_stage"] == int(name[-6])
+    if distributed_type == "FSDP":
+        assert config["fsdp_config"]["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+        assert config["fsdp_config"]["fsdp_version"] in (1, 2)
+    if name == "multi_node.yaml":
+        assert config["num_machines"] == 2
+        assert {"main_process_ip", "main_process_port"} <= set(config)
+        assert "--machine_rank 0" in text and "--machine_rank 1" in text
