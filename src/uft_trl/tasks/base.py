@@ -8,7 +8,6 @@ wrong one, 0.0 otherwise.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +19,10 @@ SYSTEM_PREAMBLE = (
 )
 ASSISTANT_PREFIX = "Assistant: Let me solve this step by step.\n<think> "
 
-# Bounded patterns: completions are model output and may be adversarial (megabyte strings).
-MAX_COMPLETION_CHARS = 100_000
-_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+# Completions are model output and may be adversarial (megabyte strings): everything below is a
+# constant number of linear scans (find/rfind/count), never a backtracking regex.
 _THINK_CLOSE = "</think>"
+_OPEN, _CLOSE = "<answer>", "</answer>"
 
 
 def format_instruction(example: str) -> str:
@@ -54,26 +53,23 @@ def completion_text(completion: Any) -> str:
         text = str(completion[-1].get("content", ""))
     else:
         text = ""
-    return text[:MAX_COMPLETION_CHARS]
+    return text
 
 
 def extract_answer(text: str) -> str | None:
     """The content of the last ``<answer>...</answer>`` block, stripped; None when absent."""
-    text = text[:MAX_COMPLETION_CHARS]
-    last = None
-    for match in _ANSWER_RE.finditer(text):
-        last = match
-    return None if last is None else last.group(1).strip()
+    end = text.rfind(_CLOSE)
+    start = text.rfind(_OPEN, 0, end) if end >= 0 else -1
+    return None if start < 0 else text[start + len(_OPEN) : end].strip()
 
 
 def is_well_formed(text: str) -> bool:
     """Closes the reasoning and gives exactly one answer block after it."""
-    text = text[:MAX_COMPLETION_CHARS]
     close = text.rfind(_THINK_CLOSE)
     if close < 0:
         return False
-    tail = text[close + len(_THINK_CLOSE) :]
-    return len(_ANSWER_RE.findall(tail)) == 1 and tail.count("<answer>") == 1
+    start = text.find(_OPEN, close)
+    return start >= 0 and text.count(_OPEN, start + 1) == 0 and text.find(_CLOSE, start) >= 0
 
 
 @dataclass(frozen=True)
