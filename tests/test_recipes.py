@@ -118,7 +118,8 @@ def test_recipe(task, model, method):
 
     # Every key is a field of the dataclasses the command parses (TrlParser also refuses unknown keys).
     assert set(raw) <= field_names(*(SFT_TYPES if sft else RL_TYPES))
-    assert raw["bf16"] is True and raw["dtype"] in ("bfloat16", "float32")  # float32: fp32 weights, bf16 autocast
+    # fp32 weights + bf16 autocast: bf16 weights under DDP would round most lr-1e-6 updates away.
+    assert raw["bf16"] is True and raw["dtype"] == "float32"
     assert raw["gradient_checkpointing"] is True and raw["report_to"] == "wandb" and raw["seed"] == 42
 
     # The header: the command to run it (with a launcher config that exists) and the paper's hardware.
@@ -128,6 +129,8 @@ def test_recipe(task, model, method):
     config = re.search(r"--config_file (\S+)", launch).group(1)
     assert (ROOT / config).is_file()
     assert ("--num_processes 4" in launch) == (gpus == 4)
+    # 3B: ZeRO-2 shards the fp32 optimizer state that DDP would replicate next to the vLLM engine.
+    assert config.endswith("deepspeed_zero2.yaml" if gpus == 4 else "multi_gpu.yaml")
     assert stated_gpus(text) == gpus
 
     script_args, args, model_args = parse(path)

@@ -246,6 +246,7 @@ def run_sft(argv: list[str]) -> list[dict]:
 
     parser = TrlParser((UFTScriptArguments, SFTConfig, ModelConfig))
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = build_datasets(script_args)
     model, tokenizer = load_model_and_tokenizer(model_args, training_args)
     trainer = SFTTrainer(
@@ -260,6 +261,7 @@ def run_sft(argv: list[str]) -> list[dict]:
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
     print(f"[uft-trl] SFT model saved to {training_args.output_dir}")
+    _finish_wandb_run()
     return trainer.state.log_history
 
 
