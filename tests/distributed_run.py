@@ -26,10 +26,10 @@ def main(out_dir: str, scenario: str) -> None:
         hints = [[f"step {j}\n" for j in range(i + 2)] for i in range(6)]
         batch, schedule = 2, "uniform"
     else:
-        # one_rank_hinted: one group per rank; one prompt has no solution steps, so in every step exactly
-        # one rank has hint tokens and the other has none.
+        # one_rank_hinted: one group per rank; the second prompt's first step is longer than hint_max_tokens, so
+        # its hint is cut to nothing and in every step exactly one rank has hint tokens and the other has none.
         prompts = ["Q: hinted\nA: ", "Q: bare\nA: "]
-        hints = [["a = 1\n", "b = 2\n", "so 3\n"], []]
+        hints = [["a = 1\n", "b = 2\n", "so 3\n"], ["a first step longer than the hint budget\n"]]
         batch, schedule = 4, "constant"
     seen = []
 
@@ -51,6 +51,7 @@ def main(out_dir: str, scenario: str) -> None:
             hint_schedule=schedule,
             hint_p_high=1.0,
             hint_steps=100,
+            hint_max_tokens=20,
             sft_loss_coef=1.0,
             logging_steps=1,
             save_strategy="no",

@@ -55,6 +55,7 @@ def test_no_hang_when_only_one_rank_has_hint_tokens(tmp_path):
         assert sorted(hinted) == [False, True]  # exactly one rank had hint tokens in every step
     assert rank0["checksum"] == rank1["checksum"]
     assert all(log["uft/hinted_fraction"] == 0.5 for log in rank0["logs"])
+    assert all(log["uft/hint_truncated"] == 0.5 for log in rank0["logs"] + rank1["logs"])  # gathered over ranks
     assert all(log["uft/hint_nll"] > 0 for log in rank0["logs"] + rank1["logs"])
 
 

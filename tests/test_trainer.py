@@ -381,6 +381,63 @@ def test_bad_hint_rows_are_named(tmp_path, model, tokenizer, bad, message):
         make_trainer(tmp_path, model, tokenizer, data)
 
 
+@pytest.mark.parametrize("empty", [[], "", "  \n ", ["", " "]])
+def test_empty_solutions_are_named(tmp_path, model, tokenizer, empty):
+    fine = "fine\n" if isinstance(empty, str) else ["fine\n"]
+    data = Dataset.from_list([{"prompt": "Q: a\nA: ", "hint": h} for h in (fine, empty)])
+    with pytest.raises(ValueError, match=r"Row 1: column 'hint' is empty.*drop"):
+        make_trainer(tmp_path, model, tokenizer, data)
+
+
+# ---------------------------------------------------------------------------------------------- hint budget
+
+
+def test_hints_are_cut_to_whole_steps_within_hint_max_tokens(tmp_path, model, tokenizer, dataset, monkeypatch):
+    reward = RecordingReward()
+    trainer = make_trainer(
+        tmp_path, model, tokenizer, dataset, reward, hint_schedule="constant", hint_p_high=1.0, hint_max_tokens=12
+    )
+    captured = {}
+    generate = trainer._generate_single_turn
+
+    def spy(prompt_ids, *args, **kwargs):
+        captured["prompt_ids"] = [list(p) for p in prompt_ids]
+        return generate(prompt_ids, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    trainer.model.train()
+    rows = generation_batch(dataset, [0, 2, 3])  # 3 steps (20 tokens), 7 steps (47 tokens), 1 step (10 tokens)
+    out = trainer._generate_and_score_completions(rows)
+
+    expected = ["1 + 2 = 3\n"] * 4 + ["9 - 4 = 5\n"] * 4 + ["8 / 2 = 4\n"] * 4  # the whole steps that fit in 12
+    assert reward.calls[-1]["hints"] == expected
+    for i, row in enumerate(rows):
+        assert captured["prompt_ids"][i] == ids_of(tokenizer, row["prompt"]) + ids_of(tokenizer, expected[i])
+    assert out["hint_mask"].sum(dim=1).tolist() == [10] * 12
+    assert trainer._metrics["train"]["uft/hint_truncated"][-1] == pytest.approx(8 / 12)
+    assert trainer._metrics["train"]["uft/revealed_fraction"][-1] == pytest.approx((4 / 3 + 4 / 7 + 4) / 12)
+
+
+def test_hints_are_cut_to_fit_the_context_after_prompt_and_completion(tmp_path, tokenizer, dataset, monkeypatch):
+    short = build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, max_positions=32, seed=0)
+    reward = RecordingReward()
+    trainer = make_trainer(tmp_path, short, tokenizer, dataset, reward, hint_schedule="constant", hint_p_high=1.0)
+    trainer.model.train()
+    rows = generation_batch(dataset, [0, 2])
+    out = trainer._generate_and_score_completions(rows)
+    for i, row in enumerate(rows):
+        prompt = ids_of(tokenizer, row["prompt"])
+        room = 32 - len(prompt) - 8  # max_position_embeddings - prompt - max_completion_length
+        hint = ids_of(tokenizer, reward.calls[-1]["hints"][i])
+        assert len(hint) <= room
+        # The longest run of whole steps that fits: one more step would not.
+        steps = row["hint"]
+        revealed = next(k for k in range(len(steps) + 1) if ids_of(tokenizer, "".join(steps[:k])) == hint)
+        assert revealed == len(steps) or len(ids_of(tokenizer, "".join(steps[: revealed + 1]))) > room
+    assert out["prompt_ids"].size(1) + 8 <= 32
+    assert trainer._metrics["train"]["uft/hint_truncated"][-1] == 1.0
+
+
 def test_string_solutions_are_split_into_steps(tmp_path, model, tokenizer, monkeypatch):
     reward = RecordingReward()
     data = Dataset.from_dict({"prompt": ["Q: a\nA: "] * 2, "hint": ["step one\nstep two\n", "First. Second."]})
@@ -438,6 +495,7 @@ def test_rollout_functions_are_refused_with_hints(tmp_path, model, tokenizer, da
         ("hint_steps", 0, "hint_steps"),
         ("hint_max_chunks", 0, "hint_max_chunks"),
         ("sft_loss_coef", -1.0, "sft_loss_coef"),
+        ("hint_max_tokens", -1, "hint_max_tokens"),
     ],
 )
 def test_config_rejects_bad_values(tmp_path, field, value, message):

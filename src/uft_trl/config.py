@@ -78,6 +78,15 @@ class UFTConfig(GRPOConfig):
         default=5,
         metadata={"help": "Solutions are coarsened into at most this many chunks; hints reveal whole chunks."},
     )
+    hint_max_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "Most hint tokens a prompt may get. A longer hint is cut back to the longest run of whole "
+            "solution steps that fits (possibly none) and counted in the `uft/hint_truncated` metric. Hints are "
+            "always also cut to fit the context: `vllm_max_model_length` (else the model's "
+            "`max_position_embeddings`) minus the prompt and `max_completion_length`."
+        },
+    )
     sft_loss_coef: float = field(
         default=0.001,
         metadata={
@@ -96,6 +105,8 @@ class UFTConfig(GRPOConfig):
             raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {self.hint_steps}.")
         if self.hint_max_chunks < 1:
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
+        if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
+            raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
         if self.sft_loss_coef < 0:
             raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
         super().__post_init__()

@@ -22,12 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
+from transformers.utils import logging
 from trl import GRPOTrainer
 
 from .config import UFTConfig
 from .data import StepSplitter, get_splitter
 from .hints import ScheduleParams, get_schedule, hint_text, resolve_horizon, revealed_steps
 
+
+logger = logging.get_logger(__name__)
 
 UFT_CITATION = textwrap.dedent("""\
     @inproceedings{liu2025uft,
@@ -61,6 +64,17 @@ def steps_of(value: Any, splitter: StepSplitter, column: str, row: int | str) ->
                 "must be a string."
             )
     return list(value)
+
+
+def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | str) -> list[str]:
+    """`steps_of`, refusing empty solutions: a row that can never be hinted is almost always a data bug."""
+    steps = steps_of(value, splitter, column, row)
+    if not any(step.strip() for step in steps):
+        raise ValueError(
+            f"Row {row}: column '{column}' is empty ({value!r}). Give the row its reference solution, or drop "
+            "rows without one (dataset.filter(...)) before training."
+        )
+    return steps
 
 
 class UFTTrainer(GRPOTrainer):
@@ -147,6 +161,8 @@ class UFTTrainer(GRPOTrainer):
         self._hint_window = 0  # > 0 only inside the training forward pass of _compute_loss
         self._hint_logps: torch.Tensor | None = None
         self._last_rewards: torch.Tensor | None = None
+        self._truncated: list[bool] = []
+        self._warned_truncation = False
         self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
 
     def _check_hint_column(self, dataset: Dataset, column: str) -> None:
@@ -157,7 +173,7 @@ class UFTTrainer(GRPOTrainer):
                 f"holds it, or use hint_schedule='none' for plain GRPO."
             )
         for row, value in enumerate(dataset[column]):
-            steps_of(value, self._splitter, column, row)
+            solution_steps(value, self._splitter, column, row)
 
     # ----------------------------------------------------------------------------------------------- hints
 
@@ -174,19 +190,48 @@ class UFTTrainer(GRPOTrainer):
         step = self.state.global_step + 1
         params = self.schedule_params()
         first_row = self.accelerator.process_index * len(inputs)
-        texts, fractions = [], []
+        budgets = self._hint_budgets(inputs)
+        texts, fractions, truncated = [], [], []
         for i, row in enumerate(inputs):
-            steps = steps_of(
+            steps = solution_steps(
                 row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
             )
             group = (first_row + i) // self.num_generations
             revealed = revealed_steps(
                 self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
             )
-            texts.append(hint_text(steps, revealed))
-            fractions.append(revealed / len(steps) if steps else 0.0)
+            fitted = self._fit_to_budget(steps, revealed, budgets[i])
+            truncated.append(fitted < revealed)
+            texts.append(hint_text(steps, fitted))
+            fractions.append(fitted / len(steps))
+        self._truncated = truncated
         self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
         return texts, fractions
+
+    def _hint_budgets(self, inputs: list[dict[str, Any]]) -> list[int | None]:
+        """Per row, the most hint tokens that fit: `hint_max_tokens` and the context left after prompt and completion.
+
+        Depends only on the prompt, so every rollout of a group gets the same budget and the same hint.
+        """
+        context = self.args.vllm_max_model_length if self.args.use_vllm else None
+        context = context or getattr(self.model.config, "max_position_embeddings", None)
+        if context is None:
+            return [self.args.hint_max_tokens] * len(inputs)
+        prompt_ids, _, _ = self._tokenize_prompts([row["prompt"] for row in inputs])
+        budgets = [max(context - len(ids) - self.args.max_completion_length, 0) for ids in prompt_ids]
+        if self.args.hint_max_tokens is not None:
+            budgets = [min(budget, self.args.hint_max_tokens) for budget in budgets]
+        return budgets
+
+    def _fit_to_budget(self, steps: list[str], revealed: int, budget: int | None) -> int:
+        """The most whole steps, at most `revealed`, whose hint fits in `budget` tokens."""
+        if budget is None:
+            return revealed
+        while (
+            revealed and len(self._tokenizer(hint_text(steps, revealed), add_special_tokens=False).input_ids) > budget
+        ):
+            revealed -= 1
+        return revealed
 
     def _tokenize_prompts(self, prompts: list):
         prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
@@ -205,6 +250,7 @@ class UFTTrainer(GRPOTrainer):
             hints, fractions = self._draw_hints(inputs)
         else:
             hints, fractions = [""] * len(inputs), [0.0] * len(inputs)
+            self._truncated = [False] * len(inputs)
         hint_ids = [self._tokenizer(text, add_special_tokens=False)["input_ids"] if text else [] for text in hints]
         inputs = [{**row, "hint_text": text} for row, text in zip(inputs, hints, strict=True)]
         self._log_completion_extra("hint", hints)
@@ -222,13 +268,23 @@ class UFTTrainer(GRPOTrainer):
             positions = torch.arange(width, device=device).unsqueeze(0)
             output["hint_mask"] = (positions >= width - lengths.unsqueeze(1)).long() * output["prompt_mask"]
             output["num_hint_tokens"] = self.accelerator.gather(lengths.sum()).sum()
-            self._log_hint_metrics(lengths, torch.tensor(fractions, device=device))
+            self._log_hint_metrics(
+                lengths, torch.tensor(fractions, device=device), torch.tensor(self._truncated, device=device)
+            )
         return output
 
-    def _log_hint_metrics(self, lengths: torch.Tensor, fractions: torch.Tensor) -> None:
+    def _log_hint_metrics(self, lengths: torch.Tensor, fractions: torch.Tensor, truncated: torch.Tensor) -> None:
         """Hint metrics over all processes; every collective runs on every rank."""
         metrics = self._metrics["train"]
         all_lengths = self.accelerator.gather(lengths).float()
+        all_truncated = self.accelerator.gather(truncated.float())
+        metrics["uft/hint_truncated"].append(all_truncated.mean().item())
+        if all_truncated.any() and not self._warned_truncation:
+            self._warned_truncation = True
+            logger.warning(
+                "Some hints were cut back to fit hint_max_tokens or the context (max_completion_length plus the "
+                "prompt must leave room); the fraction of cut hints is logged as uft/hint_truncated."
+            )
         metrics["uft/revealed_fraction"].append(self.accelerator.gather(fractions).mean().item())
         metrics["uft/hint_tokens"].append(all_lengths.mean().item())
         hinted = all_lengths > 0
