@@ -77,9 +77,9 @@ def test_generated_problems_are_solved_by_their_own_hints_over_many_seeds():
     rows = 0
     for seed in range(100):
         dataset = build_dataset(4, seed=seed)
-        scores = accuracy_reward(
-            [completion(h) for h in dataset["hint"]], nums=dataset["nums"], target=dataset["target"]
-        )
+        # the answer column is the official data's: the steps, then the answer block (what SFT trains on)
+        assert dataset["answer"] == [completion(h) for h in dataset["hint"]]
+        scores = accuracy_reward(dataset["answer"], nums=dataset["nums"], target=dataset["target"])
         assert scores == [1.0] * 4
         for row in dataset:
             nums, target = row["nums"], row["target"]
@@ -265,7 +265,7 @@ def test_solver_solves_every_reference_problem(reference):
 
 def test_generated_rows_match_the_reference_format(reference):
     generated = build_dataset(200, seed=0)
-    assert {"prompt", "hint", "nums", "target"} <= set(reference.columns) & set(generated.column_names)
+    assert {"prompt", "hint", "answer", "nums", "target"} <= set(reference.columns) & set(generated.column_names)
     for hints in (reference["hint"], generated["hint"]):
         for hint in hints:
             assert all(STEP_RE.fullmatch(step) for step in hint[:-1]) and FINAL_RE.fullmatch(hint[-1])

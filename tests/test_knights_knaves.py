@@ -162,6 +162,7 @@ def test_generated_puzzles_have_unique_solutions_and_verified_hints_over_many_se
     for seed in range(60):
         dataset = build_dataset(5, seed=seed)
         answers = [completion(h, t) for h, t in zip(dataset["hint"], dataset["solution_text_format"])]
+        assert dataset["answer"] == answers  # the official data's answer column: steps, then the answer block
         assert accuracy_reward(answers, names=dataset["names"], solution=dataset["solution"]) == [1.0] * 5
         for row in dataset:
             statements, names, solution = ast.literal_eval(row["statements"]), row["names"], row["solution"]
@@ -329,7 +330,7 @@ def test_solver_reproduces_every_reference_hint(reference):
 def test_generated_rows_match_the_reference_format(reference):
     frame, _, _, truth = reference
     generated = build_dataset(100, seed=0, num_people=(3, 7))
-    assert {"prompt", "hint"} <= set(frame.columns) & set(generated.column_names)
+    assert {"prompt", "hint", "answer"} <= set(frame.columns) & set(generated.column_names)
     assert set(truth[0]) <= set(generated.column_names)
     for hints, name_lists, solutions in (
         (frame["hint"], [t["names"] for t in truth], [t["solution"] for t in truth]),

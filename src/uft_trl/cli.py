@@ -26,6 +26,7 @@ from trl import ModelConfig, ScriptArguments, TrlParser, get_peft_config
 
 from .config import UFTConfig
 from .tasks import TASKS, get_task
+from .tasks.base import reference_completion
 
 
 DEFAULT_CONFIG = files("uft_trl") / "default.yaml"
@@ -232,7 +233,7 @@ def sft_dataset(task_name: str, dataset):
             text = row["answer"]  # the official UFT data holds steps + answer block already
         else:
             answer = answer_of(row) if answer_of else None
-            text = "".join(row["hint"]) + (f" </think>\n<answer> {answer} </answer>" if answer is not None else "")
+            text = "".join(row["hint"]) if answer is None else reference_completion(row["hint"], answer)
         if isinstance(row["prompt"], str):
             return {"prompt": row["prompt"], "completion": text}
         return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}

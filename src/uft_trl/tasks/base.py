@@ -45,6 +45,14 @@ def make_prompt(question: str, example_answer: str, chat: bool = False) -> str |
     return f"{SYSTEM_PREAMBLE}\nUser: {question} {instruction}\n{ASSISTANT_PREFIX}"
 
 
+def reference_completion(steps: Sequence[str], answer: str) -> str:
+    """The full gold completion, as the official data's ``answer`` column: the steps, then the answer block.
+
+    What SFT trains on, and what a task's reward must score 1.0.
+    """
+    return f"{''.join(steps)} </think>\n<answer> {answer} </answer>"
+
+
 def completion_text(completion: Any) -> str:
     """Text of a TRL completion: a string (standard) or a list of messages (conversational)."""
     if isinstance(completion, str):

@@ -16,7 +16,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import make_prompt, make_reward
+from .base import make_prompt, make_reward, reference_completion
 
 
 EXAMPLE_ANSWER = "(1 + 2) / 3"
@@ -274,7 +274,7 @@ def build_dataset(
     if not counts or min(counts) < 2:
         raise ValueError(f"num_numbers must allow at least 2 numbers, got {num_numbers!r}.")
     low, high = target_range
-    rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "nums": [], "target": [], "num_count": []}
+    rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "answer": [], "nums": [], "target": [], "num_count": []}
     for _ in range(n):
         for _ in range(max_tries):
             nums = [rng.randint(*number_range) for _ in range(rng.choice(counts))]
@@ -287,6 +287,7 @@ def build_dataset(
         target = rng.choice(targets)
         rows["prompt"].append(make_prompt(question(nums, target), EXAMPLE_ANSWER, chat=chat))
         rows["hint"].append(_hint(reachable[target]))
+        rows["answer"].append(reference_completion(rows["hint"][-1], reachable[target].text()))
         rows["nums"].append(nums)
         rows["target"].append(target)
         rows["num_count"].append(len(nums))

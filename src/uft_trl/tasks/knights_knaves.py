@@ -18,7 +18,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import make_prompt, make_reward
+from .base import make_prompt, make_reward, reference_completion
 
 
 NAMES = (  # noqa: SIM905 - the benchmark's common names
@@ -309,7 +309,7 @@ def build_dataset(
     if not sizes or min(sizes) < 2 or max(sizes) > len(NAMES):
         raise ValueError(f"num_people must lie in [2, {len(NAMES)}], got {num_people!r}.")
     seen: set[tuple] = set()
-    columns = ("prompt", "hint", "names", "solution", "solution_text_format", "statements", "num_people")
+    columns = ("prompt", "hint", "answer", "names", "solution", "solution_text_format", "statements", "num_people")
     rows: dict[str, list[Any]] = {column: [] for column in columns}
     for _ in range(n):
         size = rng.choice(sizes)
@@ -329,6 +329,7 @@ def build_dataset(
         rows["names"].append(names)
         rows["solution"].append(list(solutions[0]))
         rows["solution_text_format"].append(solution_text(names, solutions[0]))
+        rows["answer"].append(reference_completion(rows["hint"][-1], rows["solution_text_format"][-1]))
         rows["statements"].append(repr(statements))
         rows["num_people"].append(size)
     return Dataset.from_dict(rows)
