@@ -292,10 +292,11 @@ class UFTTrainer(GRPOTrainer):
         if self._last_rewards is not None:
             weights = self.reward_weights.to(self._last_rewards.device)
             rewards = (self._last_rewards * weights).nansum(dim=1)
+            rewards[torch.isnan(self._last_rewards).all(dim=1)] = torch.nan  # unscorable: left out, as TRL does
             if hinted.any():
-                metrics["uft/reward_hinted"].append(rewards[hinted].mean().item())
+                metrics["uft/reward_hinted"].append(torch.nanmean(rewards[hinted]).item())
             if (~hinted).any():
-                metrics["uft/reward_unhinted"].append(rewards[~hinted].mean().item())
+                metrics["uft/reward_unhinted"].append(torch.nanmean(rewards[~hinted]).item())
 
     # ------------------------------------------------------------------------------------------- model card
 
