@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in sorted(props.WORST_S):
         bound = props.VARIANTS[key.split(".")[0]].bound_s
         print(f"{key:<28} {props.CALLS[key]:>8} {props.WORST_S[key]:>9.4f} {bound:>8.2f}")
-    print(f"math helper restarts (budget overruns or crashes): {props.math_task._WORKER.restarts}")
+    print(f"math helper restarts (budget overruns or crashes): {props.sandbox.WORKER.restarts}")
     print(f"canary file created: {props.CANARY.exists()}")
     for failure in failures:
         print("\nFAILED " + failure)

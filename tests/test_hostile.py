@@ -44,6 +44,7 @@ from hypothesis import strategies as st
 
 from uft_trl.tasks import TASKS, countdown, knights_knaves, search_tree
 from uft_trl.tasks import math as math_task
+from uft_trl.tasks import math_sandbox as sandbox
 from uft_trl.tasks.base import RewardScale, extract_answer, is_well_formed
 
 
@@ -56,7 +57,7 @@ from uft_trl.tasks.base import RewardScale, extract_answer, is_well_formed
 # KILL_GRACE_S later if the budget cannot interrupt it; the next call may wait for the restarted helper's
 # imports (about 0.5 s), hence the extra second.
 FAST_BOUND_S = 0.5
-MATH_BOUND_S = math_task.VERIFY_BUDGET_S + math_task.KILL_GRACE_S + 1.0
+MATH_BOUND_S = sandbox.VERIFY_BUDGET_S + sandbox.KILL_GRACE_S + 1.0
 # In-process math (ISOLATE=False, main thread): math_verify's parse and compare timeouts, plus margin.
 IN_PROCESS_MATH_BOUND_S = math_task.PARSE_TIMEOUT_S + math_task.VERIFY_TIMEOUT_S + 1.0
 
@@ -242,7 +243,7 @@ def _judge(event: str, args: tuple, caller: str) -> str | None:
         return None
     if event == "subprocess.Popen":
         argv = list(args[1]) if isinstance(args[1], (list, tuple)) else [args[1]]
-        helper = [sys.executable, "-I", "-c", math_task._WORKER_CODE]
+        helper = [sys.executable, "-I", "-c", sandbox.WORKER_CODE]
         return None if argv[:4] == helper else f"process started: {argv!r:.300}"
     if event == "os.kill":
         pid, sig = args
@@ -806,46 +807,46 @@ def test_math_towers_are_bounded_off_the_main_thread():
 
 def _helper_pid() -> int:
     math_task.verify(f"{time.perf_counter_ns()}", "1")  # uncached: makes sure a helper is up and answering
-    return math_task._WORKER._proc.pid
+    return sandbox.WORKER._proc.pid
 
 
 def test_a_hung_helper_is_killed_within_the_bound_and_replaced():
     pid = _helper_pid()
-    restarts = math_task._WORKER.restarts
+    restarts = sandbox.WORKER.restarts
     os.kill(pid, signal.SIGSTOP)  # stands in for work that no signal can interrupt
     try:
         start = time.perf_counter()
         with hang_guard(60):
             assert math_task.verify("12345", "12345") is False  # over budget: scored wrong, not raised
-        assert time.perf_counter() - start < math_task.VERIFY_BUDGET_S + math_task.KILL_GRACE_S + 0.5
+        assert time.perf_counter() - start < sandbox.VERIFY_BUDGET_S + sandbox.KILL_GRACE_S + 0.5
     finally:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)  # it was killed
-    assert math_task._WORKER.restarts == restarts + 1
+    assert sandbox.WORKER.restarts == restarts + 1
     assert math_task.verify("12346", "12346") is True  # the replacement answers
-    assert math_task._WORKER._proc.pid != pid
+    assert sandbox.WORKER._proc.pid != pid
 
 
 def test_a_helper_that_died_between_calls_does_not_cost_an_answer():
     pid = _helper_pid()
-    proc = math_task._WORKER._proc
+    proc = sandbox.WORKER._proc
     os.kill(pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    restarts = math_task._WORKER.restarts
+    restarts = sandbox.WORKER.restarts
     assert math_task.verify("\\frac{2}{4}", "0.5") is True
-    assert math_task._WORKER.restarts == restarts  # replaced before the call, not killed during it
-    assert math_task._WORKER._proc.pid != pid
+    assert sandbox.WORKER.restarts == restarts  # replaced before the call, not killed during it
+    assert sandbox.WORKER._proc.pid != pid
 
 
 def test_without_a_helper_math_is_checked_in_process(monkeypatch):
     def unavailable():
-        raise math_task._Unavailable("no helper here")
+        raise sandbox.Unavailable("no helper here")
 
-    worker = math_task._WORKER
+    worker = sandbox.WORKER
     monkeypatch.setattr(worker, "_proc", None)
     monkeypatch.setattr(worker, "_start", unavailable)
     monkeypatch.setattr(worker, "unavailable", False)
-    math_task._isolated.cache_clear()
+    sandbox.check.cache_clear()
     assert math_task.verify("\\frac{3}{6}", "0.5") is True
     assert worker.unavailable
     assert math_task.verify("0.25", "0.5") is False
@@ -892,9 +893,9 @@ def test_the_helper_works_when_the_process_holds_many_file_descriptors():
         pytest.skip("open-file limit below 1200")
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
     try:
-        math_task._WORKER.stop()  # the next helper's pipes get descriptors above 1100
+        sandbox.WORKER.stop()  # the next helper's pipes get descriptors above 1100
         assert math_task.verify("\\frac{5}{10}", "0.5") is True
-        assert math_task._WORKER._proc.stdout.fileno() > 1024
+        assert sandbox.WORKER._proc.stdout.fileno() > 1024
         assert math_task.verify("0.6", "0.5") is False
     finally:
         for fd in held:
