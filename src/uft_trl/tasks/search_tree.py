@@ -4,6 +4,9 @@ A prompt is a string of ``depth`` symbols; the correct action at level ``i`` is 
 of the ``i``-th symbol, one of ``branching`` actions. The reward is 1 only for the whole path
 followed by the terminator, so a model that explores alone meets a reward with probability about
 ``branching ** -depth``. The terminator is the last solution step, which makes stopping learnable.
+
+``symbols`` exists for the horizon benchmark: with ``symbols=ACTIONS[:branching]`` prompts and
+actions share one alphabet, so a dedicated tokenizer needs only those letters, ``:`` and ``.``.
 """
 
 from __future__ import annotations
@@ -17,31 +20,46 @@ from .base import completion_text
 
 
 ACTIONS = "abcdefghijklmnop"
+SYMBOLS = "0123456789abcdef"
 TERMINATOR = "."
 
 
-def action_map(branching: int, rule_seed: int = 0) -> dict[str, str]:
+def action_map(branching: int, rule_seed: int = 0, symbols: str | None = None) -> dict[str, str]:
     """Symbol -> correct action: a fixed permutation, the rule the model has to learn."""
-    if not 2 <= branching <= len(ACTIONS):
-        raise ValueError(f"branching must lie in [2, {len(ACTIONS)}], got {branching}.")
+    symbols = SYMBOLS if symbols is None else symbols
+    if not 2 <= branching <= min(len(ACTIONS), len(symbols)):
+        raise ValueError(f"branching must lie in [2, {min(len(ACTIONS), len(symbols))}], got {branching}.")
     permutation = random.Random(rule_seed).sample(range(branching), branching)
-    return {format(symbol, "x"): ACTIONS[permutation[symbol]] for symbol in range(branching)}
+    return {symbols[symbol]: ACTIONS[permutation[symbol]] for symbol in range(branching)}
 
 
-def solve(symbols: str, branching: int, rule_seed: int = 0) -> list[str]:
+def solve(symbols: str, branching: int, rule_seed: int = 0, alphabet: str | None = None) -> list[str]:
     """The solution steps: one action per level, then the terminator."""
-    rule = action_map(branching, rule_seed)
+    rule = action_map(branching, rule_seed, alphabet)
     return [rule[symbol] for symbol in symbols] + [TERMINATOR]
 
 
-def build_dataset(n: int, depth: int = 5, branching: int = 4, seed: int = 0, rule_seed: int = 0) -> Dataset:
-    """``n`` random prompts (with repeats possible when ``branching ** depth`` is small)."""
+def build_dataset(
+    n: int,
+    depth: int = 5,
+    branching: int = 4,
+    seed: int = 0,
+    rule_seed: int = 0,
+    symbols: str | None = None,
+) -> Dataset:
+    """``n`` random prompts (with repeats possible when ``branching ** depth`` is small).
+
+    ``symbols`` is the prompt alphabet, hexadecimal digits by default.
+    """
+    alphabet = SYMBOLS if symbols is None else symbols
+    if not 2 <= branching <= len(alphabet):
+        raise ValueError(f"branching must lie in [2, {len(alphabet)}], got {branching}.")
     rng = random.Random(seed)
     rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "path": [], "depth": []}
     for _ in range(n):
-        symbols = "".join(format(rng.randrange(branching), "x") for _ in range(depth))
-        steps = solve(symbols, branching, rule_seed)
-        rows["prompt"].append(f"{symbols}:")
+        prompt = "".join(alphabet[rng.randrange(branching)] for _ in range(depth))
+        steps = solve(prompt, branching, rule_seed, alphabet)
+        rows["prompt"].append(f"{prompt}:")
         rows["hint"].append(steps)
         rows["path"].append("".join(steps))
         rows["depth"].append(depth)
