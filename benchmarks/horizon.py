@@ -49,6 +49,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
+from _common import quiet_cpu_run  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from transformers.trainer_callback import PrinterCallback  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
@@ -152,19 +153,8 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
     test = search_tree.build_dataset(256, seed=10_000 + seed, **data)
     max_new_tokens, steps = depth + 1, step_budget(depth)
     curve = AccuracyCurve(model, tokenizer, test, max_new_tokens, every)
-    common = dict(
-        output_dir=str(work_dir / f"{method}-h{depth}-s{seed}"),
-        max_steps=steps,
-        learning_rate=LEARNING_RATE,
-        lr_scheduler_type=LR_SCHEDULE,
-        save_strategy="no",
-        report_to="none",
-        bf16=False,
-        use_cpu=True,
-        seed=seed,
-        disable_tqdm=True,
-        logging_steps=10**6,
-    )
+    run_dir = work_dir / f"{method}-h{depth}-s{seed}"
+    common = quiet_cpu_run(run_dir, steps, LEARNING_RATE, seed, lr_scheduler_type=LR_SCHEDULE, logging_steps=10**6)
     schedule, coef = METHODS[method]
     counts = {"unhinted": 0, "unhinted_rewarded": 0}
     if method == "sft":

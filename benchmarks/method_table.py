@@ -1,0 +1,418 @@
+"""The paper's method table at tiny scale: no-hint accuracy of SFT, RFT, SFT-RFT, R3, staged and UFT.
+
+Small versions of the generated tasks (Countdown with 3 numbers in 1-9, Knights and Knaves with 2 people), a
+Qwen2-style model trained from scratch on a CPU, one run per method and seed at an equal sample budget:
+
+* budget: every method trains on ``steps x prompts`` problems (same steps, same prompts per step). An RL step
+  samples ``num_generations`` rollouts for each of its prompts; an SFT step trains on one reference solution
+  per prompt. SFT-RFT spends half the steps on SFT, then the other half on RFT from the SFT weights.
+* methods (UFT_NOTES.md): ``uft`` cosine schedule, ``staged`` staircase, ``r3`` uniform chunk boundary with no
+  hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions.
+  Hints stop after 60% of the steps, so every RL run ends on its own solutions.
+* accuracy: greedy pass@1 without hints (``uft_trl.evaluation``) on held-out generated problems.
+
+Prompts and solutions are the tasks' own (the paper's plain-text format). The tokenizer is word-level (a word
+or digit run, or one other character, with the space after it; vocabulary built from the data) rather than
+uft_trl.tiny's character tokenizer: the same text in about 4x fewer tokens, which is what makes K&K traces fit
+a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, so a hint tokenizes the same
+alone as inside a solution.
+
+    python benchmarks/method_table.py                                        # the table (about 30 min on 2 cores)
+    python benchmarks/method_table.py --tasks countdown --methods sft uft --steps 40   # a quick look
+
+Writes docs/method_table.json and docs/method_table.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import statistics
+import string
+import time
+from pathlib import Path
+
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from _common import quiet_cpu_run  # noqa: E402
+from datasets import Dataset, concatenate_datasets  # noqa: E402
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
+from transformers import PreTrainedTokenizerFast, PrinterCallback, Qwen2ForCausalLM, TrainerCallback  # noqa: E402
+from trl import SFTConfig, SFTTrainer  # noqa: E402
+
+from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
+from uft_trl.evaluation import transformers_generator  # noqa: E402
+from uft_trl.tasks import countdown, knights_knaves  # noqa: E402
+from uft_trl.tasks.base import SYSTEM_PREAMBLE, format_instruction, reference_completion  # noqa: E402
+from uft_trl.tiny import MARKUP_TOKENS, SPECIAL_TOKENS, build_model  # noqa: E402
+
+
+# method -> (hint_schedule, sft_loss_coef); None: TRL's SFTTrainer. The hint term's coefficient is 1.0, not the
+# paper's 0.001, which is tuned for pretrained models (UFT_NOTES.md); R3 has none, as in the official code.
+METHODS = {
+    "sft": None,
+    "rft": ("none", 0.0),
+    "sft-rft": "sft then rft",
+    "r3": ("uniform", 0.0),
+    "staged": ("staged", 1.0),
+    "uft": ("cosine", 1.0),
+}
+TASK_NAMES = ("countdown", "kk")
+FINAL_PREFIX = "Therefore, the final equation is "
+KK_NAMES = ("Alice", "Bob")
+
+
+# ------------------------------------------------------------------------------------------------------- tasks
+
+
+def build_task(name: str, n_train: int, n_test: int, n_base: int, seed: int) -> dict:
+    """Train/test splits, the base model's pool, the reward, and each row's final answer (never in the hint)."""
+    if name == "countdown":
+
+        def build(n, data_seed):
+            return countdown.build_dataset(n, seed=data_seed, num_numbers=3, number_range=(1, 9), target_range=(1, 30))
+
+        def answer(row):
+            return row["hint"][-1].removeprefix(FINAL_PREFIX)
+
+        return {
+            "train": build(n_train, seed),
+            "test": build(n_test, 10_000 + seed),
+            "base_pool": build(max(n_base, 1), 20_000 + seed),
+            "reward": countdown.accuracy_reward,
+            "answer": answer,
+        }
+
+    # Two-person puzzles: fewer than 500 distinct ones have a unique solution, so the training set stacks
+    # generations with fresh names and wordings; test puzzles share statement shapes with training ones.
+    def build(n, data_seed):
+        chunks, offset = [], 0
+        while n > 0:
+            chunks.append(knights_knaves.build_dataset(min(n, 300), seed=data_seed + offset, num_people=2))
+            n, offset = n - 300, offset + 1
+        return concatenate_datasets(chunks)
+
+    return {
+        "train": same_names(build(n_train, seed * 1000)),
+        "test": same_names(knights_knaves.build_dataset(n_test, seed=10_000 + seed, num_people=2)),
+        "base_pool": same_names(build(max(n_base, 1), seed * 1000 + 500)),
+        "reward": knights_knaves.accuracy_reward,
+        "answer": lambda row: row["solution_text_format"],
+    }
+
+
+def same_names(dataset: Dataset, names: tuple[str, str] = KK_NAMES) -> Dataset:
+    """Every puzzle about the same two people: a 2-layer model from scratch does not learn to copy a new pair of
+    names from each prompt within a CPU budget (it answers with the first name twice), which would make the table
+    measure name copying instead of the logic."""
+
+    def rename(row):
+        mapping = dict(zip(row["names"], names, strict=True))
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b")
+
+        def sub(text: str) -> str:
+            return pattern.sub(lambda match: mapping[match.group(0)], text)
+
+        return {
+            "prompt": sub(row["prompt"]),
+            "hint": [sub(step) for step in row["hint"]],
+            "answer": sub(row["answer"]),
+            "names": list(names),
+            "solution_text_format": sub(row["solution_text_format"]),
+        }
+
+    return dataset.map(rename)
+
+
+def compact_prompts(task: dict, name: str) -> dict:
+    """The question and the ``Assistant: ... <think>`` prefix only: the paper's prompt without its constant
+    preamble and format instruction, which a model trained from scratch cannot read anyway."""
+    example = countdown.EXAMPLE_ANSWER if name == "countdown" else knights_knaves.EXAMPLE_ANSWER
+    head, instruction = SYSTEM_PREAMBLE + "\nUser: ", " " + format_instruction(example) + "\n"
+
+    def strip(row):
+        return {"prompt": row["prompt"].removeprefix(head).replace(instruction, "\n", 1)}
+
+    splits = {split: task[split].map(strip) for split in ("train", "test", "base_pool")}
+    return {**task, **splits}
+
+
+def full_solution(row: dict, answer) -> str:
+    """Reasoning steps then the answer block: what SFT trains on (the paper's ``answer`` column)."""
+    return reference_completion(row["hint"], answer(row))
+
+
+def sft_rows(dataset: Dataset, answer) -> Dataset:
+    return dataset.map(
+        lambda row: {"prompt": row["prompt"], "completion": full_solution(row, answer)},
+        remove_columns=dataset.column_names,
+    )
+
+
+def build_word_tokenizer(texts) -> PreTrainedTokenizerFast:
+    """Word-level tokenizer over the given texts, with every printable character as a fallback piece."""
+    pieces = Regex(r"\w+ ?|[^\w\s] ?|\s")  # a space sticks to the piece before it
+    splitter = pre_tokenizers.Split(pieces, behavior="isolated")
+    vocab: dict[str, int] = {}
+    for token in [*SPECIAL_TOKENS.values(), "<user>", "<assistant>", *MARKUP_TOKENS, *string.printable]:
+        vocab.setdefault(token, len(vocab))
+    for text in texts:
+        for piece, _ in splitter.pre_tokenize_str(text):
+            vocab.setdefault(piece, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
+    backend.pre_tokenizer = splitter
+    backend.decoder = decoders.Fuse()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
+    tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS])
+    return tokenizer
+
+
+def completion_budget(tokenizer, dataset: Dataset, answer) -> int:
+    """Room for the longest reference solution plus EOS."""
+    lengths = [len(tokenizer(full_solution(row, answer))["input_ids"]) for row in dataset]
+    return max(lengths) + 1
+
+
+# ----------------------------------------------------------------------------------------------------- training
+
+
+class RewardLog(TrainerCallback):
+    """Mean training reward (with hints, as the policy saw it) per logged step."""
+
+    def __init__(self):
+        self.rewards: list[float] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "reward" in logs:
+            self.rewards.append(logs["reward"])
+
+
+def common_args(run_dir: Path, steps: int, learning_rate: float, seed: int) -> dict:
+    return quiet_cpu_run(run_dir, steps, learning_rate, seed, lr_scheduler_type="constant", logging_steps=5)
+
+
+def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir):
+    config = SFTConfig(per_device_train_batch_size=args.prompts, **common_args(run_dir, steps, learning_rate, seed))
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=sft_rows(task["train"], task["answer"]),
+        processing_class=tokenizer,
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    return []
+
+
+def train_rl(model, tokenizer, task, steps, schedule, coef, budget, args, seed, run_dir):
+    config = UFTConfig(
+        per_device_train_batch_size=args.prompts * args.num_generations,
+        num_generations=args.num_generations,
+        max_completion_length=budget,
+        scale_rewards=args.scale_rewards,
+        hint_schedule=schedule,
+        hint_steps=0.6,
+        sft_loss_coef=coef,
+        **common_args(run_dir, steps, args.learning_rate, seed),
+    )
+    log = RewardLog()
+    trainer = UFTTrainer(
+        model=model,
+        reward_funcs=task["reward"],
+        args=config,
+        train_dataset=task["train"],
+        processing_class=tokenizer,
+        callbacks=[log],
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    return log.rewards
+
+
+def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
+    """The shared starting point, standing in for the paper's pretrained base model (cached).
+
+    A model trained from scratch never writes the answer block by chance, so every RL method would score
+    exactly 0 and the table would only measure format discovery. The base is the tiny model after
+    ``--base-steps`` SFT steps on a separate pool of problems: it knows the format, not yet the task.
+    """
+    vocab = hashlib.sha1(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()[:8]
+    name = f"base-{task_name}-h{args.hidden}-l{args.layers}-w{args.base_steps}-lr{args.base_learning_rate}-s{seed}"
+    path = Path(args.work_dir) / f"{name}-{vocab}"
+    if not (path / "config.json").is_file():
+        model = build_model(
+            tokenizer, hidden_size=args.hidden, num_layers=args.layers, num_heads=4, max_positions=2048, seed=seed
+        )
+        if args.base_steps:
+            pool = {**task, "train": task["base_pool"]}
+            train_sft(model, tokenizer, pool, args.base_steps, args.base_learning_rate, args, seed, path / "run")
+        model.save_pretrained(path)
+    return Qwen2ForCausalLM.from_pretrained(path)
+
+
+def evaluate(model, tokenizer, task: dict, budget: int) -> dict:
+    """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more)."""
+    generate = transformers_generator(model, tokenizer, budget, batch_size=100)
+    test = task["test"]
+    completions = [samples[0] for samples in generate(list(test["prompt"]), 1, True)]
+    columns = {column: test[column] for column in test.column_names if column != "prompt"}
+    rewards = task["reward"](prompts=test["prompt"], completions=completions, **columns)
+    return {
+        "accuracy": sum(r >= 1.0 for r in rewards) / len(rewards),
+        "well_formed": sum(r >= 0.1 for r in rewards) / len(rewards),
+        "sample": completions[0],
+    }
+
+
+def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: int, args) -> dict:
+    model = base_model(task_name, task, tokenizer, seed, args)
+    run_dir = Path(args.work_dir) / f"{task_name}-{method}-s{seed}"
+    start = time.time()
+    rewards: list[float] = []
+    if method == "sft":
+        train_sft(model, tokenizer, task, args.steps, args.learning_rate, args, seed, run_dir)
+    elif method == "sft-rft":
+        half = args.steps // 2
+        train_sft(model, tokenizer, task, half, args.learning_rate, args, seed, run_dir / "sft")
+        rewards = train_rl(model, tokenizer, task, args.steps - half, "none", 0.0, budget, args, seed, run_dir)
+    else:
+        schedule, coef = METHODS[method]
+        rewards = train_rl(model, tokenizer, task, args.steps, schedule, coef, budget, args, seed, run_dir)
+    seconds = time.time() - start
+    return {
+        "task": task_name,
+        "method": method,
+        "seed": seed,
+        **evaluate(model, tokenizer, task, budget),
+        "train_seconds": round(seconds, 1),
+        "final_train_reward": rewards[-1] if rewards else None,
+        "train_rewards": rewards,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------ report
+
+
+def table(results: list[dict], tasks: list[str], methods: list[str]) -> str:
+    """Mean over seeds (min-max when several): no-hint accuracy, well-formed answers, training seconds."""
+    header = "| method | " + " | ".join(f"{TITLES[t]} accuracy | well-formed | train s" for t in tasks) + " |"
+    lines = [header, "|---|" + "---|---|---|" * len(tasks)]
+    for method in ["base", *methods]:
+        cells = []
+        for task in tasks:
+            runs = [r for r in results if r["task"] == task and r["method"] == method]
+            if not runs:
+                cells += ["", "", ""]
+                continue
+            accuracies = [r["accuracy"] for r in runs]
+            spread = f" ({min(accuracies):.3f}-{max(accuracies):.3f})" if len(runs) > 1 else ""
+            seconds = [r["train_seconds"] for r in runs if "train_seconds" in r]
+            cells += [
+                f"{statistics.mean(accuracies):.3f}{spread}",
+                f"{statistics.mean(r['well_formed'] for r in runs):.2f}",
+                f"{statistics.mean(seconds):.0f}" if seconds else "",
+            ]
+        name = "base (start of every run)" if method == "base" else method
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TITLES = {"countdown": "Countdown", "kk": "K&K"}
+
+
+PER_TASK = ("steps", "prompts", "base_steps")
+
+
+def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
+    """A copy of the arguments with the per-task lists (one value, or one per task) resolved for task ``index``."""
+    resolved = argparse.Namespace(**vars(args))
+    for key in PER_TASK:
+        values = getattr(args, key)
+        setattr(resolved, key, values[index] if len(values) > 1 else values[0])
+    return resolved
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--steps", type=int, nargs="+", default=[100], help="steps per method (per task)")
+    parser.add_argument("--prompts", type=int, nargs="+", default=[16], help="problems per step (per task)")
+    parser.add_argument("--num-generations", type=int, default=4, help="rollouts per problem (RL methods)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="every method's, constant")
+    parser.add_argument("--base-learning-rate", type=float, default=3e-3)
+    parser.add_argument("--scale-rewards", default="group", choices=["group", "batch", "none"], help="GRPO advantages")
+    parser.add_argument("--prompt-style", default="compact", choices=["compact", "paper"])
+    parser.add_argument(
+        "--base-steps", type=int, nargs="+", default=[80], help="SFT steps of the shared base model (per task)"
+    )
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--n-test", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls gain little from more)")
+    parser.add_argument("--out", default="docs")
+    parser.add_argument("--work-dir", default="outputs/method_table")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results, setup = [], {}
+    start = time.time()
+    for index, task_name in enumerate(args.tasks):
+        task_args = for_task(args, index)
+        for seed in args.seeds:
+            n_train, n_base = task_args.steps * task_args.prompts, task_args.base_steps * task_args.prompts
+            task = build_task(task_name, n_train, args.n_test, n_base, seed)
+            if args.prompt_style == "compact":
+                task = compact_prompts(task, task_name)
+            splits = [task[split] for split in ("train", "test", "base_pool")]
+            texts = [
+                text
+                for split in splits
+                for row in split
+                for text in (row["prompt"], full_solution(row, task["answer"]))
+            ]
+            tokenizer = build_word_tokenizer(texts)
+            budget = completion_budget(tokenizer, concatenate_datasets([task["train"], task["test"]]), task["answer"])
+            start_base = time.time()
+            base = base_model(task_name, task, tokenizer, seed, task_args)
+            setup[task_name] = {
+                "vocab": len(tokenizer),
+                "max_completion_length": budget,
+                "base_seconds": round(time.time() - start_base, 1),
+                **{key: getattr(task_args, key) for key in PER_TASK},
+            }
+            results.append(
+                {"task": task_name, "method": "base", "seed": seed, **evaluate(base, tokenizer, task, budget)}
+            )
+            print(f"{task_name:9s} base    seed={seed}: {results[-1]}", flush=True)
+            for method in args.methods:
+                result = run(task_name, task, tokenizer, budget, method, seed, task_args)
+                results.append(result)
+                print(
+                    f"{task_name:9s} {method:7s} seed={seed}: accuracy {result['accuracy']:.3f}, well-formed "
+                    f"{result['well_formed']:.2f}, train {result['train_seconds']} s, "
+                    f"last train reward {result['final_train_reward']}",
+                    flush=True,
+                )
+                (out / "method_table.json").write_text(
+                    json.dumps({"args": vars(args), "setup": setup, "results": results}, indent=1)
+                )
+    wall = round(time.time() - start)
+    (out / "method_table.json").write_text(
+        json.dumps({"args": vars(args), "setup": setup, "wall_seconds": wall, "results": results}, indent=1)
+    )
+    print(table(results, args.tasks, args.methods))
+    print(f"wall time {wall} s")
+
+
+if __name__ == "__main__":
+    main()
