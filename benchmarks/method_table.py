@@ -1,6 +1,7 @@
 """The paper's method table at tiny scale: no-hint accuracy of SFT, RFT, SFT-RFT, R3, staged and UFT.
 
-Small versions of the generated tasks (Countdown with 3 numbers in 1-9, Knights and Knaves with 2 people), a
+Small versions of the generated tasks (Countdown with 3 numbers in 1-9, Knights and Knaves with 2 people, always
+the same two names), a
 Qwen2-style model trained from scratch on a CPU, one run per method and seed at an equal sample budget:
 
 * budget: every method trains on ``steps x prompts`` problems (same steps, same prompts per step). An RL step
@@ -17,7 +18,7 @@ uft_trl.tiny's character tokenizer: the same text in about 4x fewer tokens, whic
 a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, so a hint tokenizes the same
 alone as inside a solution.
 
-    python benchmarks/method_table.py                                        # the table (about 30 min on 2 cores)
+    python benchmarks/method_table.py                                        # the table (about 70 min on 2 busy cores)
     python benchmarks/method_table.py --tasks countdown --methods sft uft --steps 40   # a quick look
 
 Writes docs/method_table.json and docs/method_table.md.
@@ -26,12 +27,15 @@ Writes docs/method_table.json and docs/method_table.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import os
+import platform
 import re
 import statistics
 import string
+import sys
 import time
 from pathlib import Path
 
@@ -338,6 +342,25 @@ def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
     return resolved
 
 
+def write_markdown(path: Path, results: dict) -> None:
+    """The table with how it was made; a hand-written ``## Observations`` section already there is kept."""
+    kept = ""
+    if path.exists():
+        text = path.read_text()
+        kept = text[text.index("\n## Observations") :] if "\n## Observations" in text else ""
+    args, meta = results["args"], results.get("meta", {})
+    setup = "\n".join(f"- {TITLES[task]}: {json.dumps(values)}" for task, values in results["setup"].items())
+    path.write_text(
+        "# Method table (tiny models, CPU)\n\n"
+        "No-hint greedy accuracy on held-out generated problems (mean over seeds, min-max when several), the "
+        "share of well-formed answers, and training seconds. See the docstring of `benchmarks/method_table.py`."
+        f"\n\n- machine: {meta.get('machine', '')}\n- date: {meta.get('date', '')}\n"
+        f"- command: `{meta.get('command', '')}`\n- wall time: {results.get('wall_seconds', 0) / 60:.1f} min\n"
+        f"- seeds: {args['seeds']}; learning rate {args['learning_rate']}; {args['num_generations']} rollouts per "
+        f"problem\n{setup}\n\n" + table(results["results"], args["tasks"], args["methods"]) + "\n" + kept
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
@@ -359,12 +382,24 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls gain little from more)")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/method_table")
+    parser.add_argument("--report-only", action="store_true", help="rewrite OUT/method_table.md from its JSON")
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads((Path(args.out) / "method_table.json").read_text())
+        write_markdown(Path(args.out) / "method_table.md", results)
+        print(table(results["results"], results["args"]["tasks"], results["args"]["methods"]))
+        return
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results, setup = [], {}
+    meta = {
+        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {args.threads} torch thread(s), torch "
+        f"{torch.__version__}",
+        "date": datetime.date.today().isoformat(),
+        "command": "python " + " ".join(["benchmarks/method_table.py", *sys.argv[1:]]),
+    }
     start = time.time()
     for index, task_name in enumerate(args.tasks):
         task_args = for_task(args, index)
@@ -404,12 +439,12 @@ def main():
                     flush=True,
                 )
                 (out / "method_table.json").write_text(
-                    json.dumps({"args": vars(args), "setup": setup, "results": results}, indent=1)
+                    json.dumps({"meta": meta, "args": vars(args), "setup": setup, "results": results}, indent=1)
                 )
     wall = round(time.time() - start)
-    (out / "method_table.json").write_text(
-        json.dumps({"args": vars(args), "setup": setup, "wall_seconds": wall, "results": results}, indent=1)
-    )
+    report = {"meta": meta, "args": vars(args), "setup": setup, "wall_seconds": wall, "results": results}
+    (out / "method_table.json").write_text(json.dumps(report, indent=1))
+    write_markdown(out / "method_table.md", report)
     print(table(results, args.tasks, args.methods))
     print(f"wall time {wall} s")
 
