@@ -202,6 +202,11 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
     }
 
 
+def mean_count(value: float) -> str:
+    """A mean count; a fraction of one still shows (one run out of three met a single reward)."""
+    return f"{value:,.1f}" if 0 < value < 10 else f"{value:,.0f}"
+
+
 def cell(runs: list[dict]) -> str:
     """``accuracy / steps to 90%``, means over seeds; a partial solve says how many seeds got there."""
     accuracy = sum(r["final_accuracy"] for r in runs) / len(runs)
@@ -236,7 +241,7 @@ def summarize(results: list[dict], depths: list[int], methods: list[str]) -> str
             row(
                 "RFT rewarded rollouts (mean over seeds)",
                 [
-                    f"{sum(r['unhinted_rewarded'] for r in rft[d]) / len(rft[d]):,.0f}" if rft[d] else ""
+                    mean_count(sum(r["unhinted_rewarded"] for r in rft[d]) / len(rft[d])) if rft[d] else ""
                     for d in depths
                 ],
             )
