@@ -35,7 +35,10 @@ def action_map(branching: int, rule_seed: int = 0, symbols: str | None = None) -
 
 def solve(symbols: str, branching: int, rule_seed: int = 0, alphabet: str | None = None) -> list[str]:
     """The solution steps: one action per level, then the terminator."""
-    rule = action_map(branching, rule_seed, alphabet)
+    return _steps(action_map(branching, rule_seed, alphabet), symbols)
+
+
+def _steps(rule: dict[str, str], symbols: str) -> list[str]:
     return [rule[symbol] for symbol in symbols] + [TERMINATOR]
 
 
@@ -52,13 +55,12 @@ def build_dataset(
     ``symbols`` is the prompt alphabet, hexadecimal digits by default.
     """
     alphabet = SYMBOLS if symbols is None else symbols
-    if not 2 <= branching <= len(alphabet):
-        raise ValueError(f"branching must lie in [2, {len(alphabet)}], got {branching}.")
+    rule = action_map(branching, rule_seed, alphabet)  # checks branching against both alphabets, once
     rng = random.Random(seed)
     rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "path": [], "depth": []}
     for _ in range(n):
         prompt = "".join(alphabet[rng.randrange(branching)] for _ in range(depth))
-        steps = solve(prompt, branching, rule_seed, alphabet)
+        steps = _steps(rule, prompt)
         rows["prompt"].append(f"{prompt}:")
         rows["hint"].append(steps)
         rows["path"].append("".join(steps))
