@@ -1,9 +1,11 @@
 """The paper's method table at tiny scale: no-hint accuracy of SFT, RFT, SFT-RFT, R3, staged and UFT.
 
 Small versions of the generated tasks (Countdown with 3 numbers in 1-9, Knights and Knaves with 2 people, always
-the same two names), a
-Qwen2-style model trained from scratch on a CPU, one run per method and seed at an equal sample budget:
+the same two names), a 0.3M-parameter Qwen2-style model on a CPU, one run per method and seed at an equal sample
+budget:
 
+* start: every method starts from the same base model, the tiny model SFT'd from scratch on a separate pool of
+  problems until it solves a few of them (``PER_TASK_DEFAULTS``), standing in for the paper's pretrained base.
 * budget: every method trains on ``steps x prompts`` problems (same steps, same prompts per step). An RL step
   samples ``num_generations`` rollouts for each of its prompts; an SFT step trains on one reference solution
   per prompt. SFT-RFT spends half the steps on SFT, then the other half on RFT from the SFT weights.
@@ -15,10 +17,10 @@ Qwen2-style model trained from scratch on a CPU, one run per method and seed at 
 Prompts and solutions are the tasks' own (the paper's plain-text format). The tokenizer is word-level (a word
 or digit run, or one other character, with the space after it; vocabulary built from the data) rather than
 uft_trl.tiny's character tokenizer: the same text in about 4x fewer tokens, which is what makes K&K traces fit
-a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, so a hint tokenizes the same
-alone as inside a solution.
+a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, and " </think>" is one token, so
+every hint tokenizes the same alone as inside a solution (tests/test_method_table_tokenizer.py).
 
-    python benchmarks/method_table.py                                        # the table (about 70 min on 2 busy cores)
+    python benchmarks/method_table.py                                        # the table (both tasks at once, 2 cores)
     python benchmarks/method_table.py --tasks countdown --methods sft uft --steps 40   # a quick look
 
 Writes docs/method_table.json and docs/method_table.md.
@@ -27,9 +29,11 @@ Writes docs/method_table.json and docs/method_table.md.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -173,7 +177,9 @@ def build_word_tokenizer(texts) -> PreTrainedTokenizerFast:
     backend.pre_tokenizer = splitter
     backend.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
-    tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS])
+    # " </think>" as one token: a hint made of every step (" </think>" follows it in a full solution) then ends
+    # on the same token alone as inside the solution, instead of on a space-less piece never seen in training.
+    tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS, " </think>"])
     return tokenizer
 
 
@@ -330,15 +336,27 @@ def table(results: list[dict], tasks: list[str], methods: list[str]) -> str:
 TITLES = {"countdown": "Countdown", "kk": "K&K"}
 
 
+# Per-task defaults: each base model is SFT'd until it solves a few problems (Countdown ~5-10%, K&K ~30%), so RL
+# sees rewards; K&K rollouts are 6x longer, so it gets fewer steps.
+PER_TASK_DEFAULTS = {
+    "countdown": {"steps": 300, "prompts": 16, "base_steps": 250},
+    "kk": {"steps": 100, "prompts": 16, "base_steps": 400},
+}
 PER_TASK = ("steps", "prompts", "base_steps")
 
 
 def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
-    """A copy of the arguments with the per-task lists (one value, or one per task) resolved for task ``index``."""
+    """A copy of the arguments with the per-task lists (one value, or one per task; the task's default when not
+    given) resolved for task ``index``."""
     resolved = argparse.Namespace(**vars(args))
     for key in PER_TASK:
         values = getattr(args, key)
-        setattr(resolved, key, values[index] if len(values) > 1 else values[0])
+        if values is None:
+            setattr(resolved, key, PER_TASK_DEFAULTS[args.tasks[index]][key])
+        elif len(values) not in (1, len(args.tasks)):
+            raise SystemExit(f"--{key.replace('_', '-')}: give one value or one per task ({len(args.tasks)})")
+        else:
+            setattr(resolved, key, values[index] if len(values) > 1 else values[0])
     return resolved
 
 
@@ -361,25 +379,66 @@ def write_markdown(path: Path, results: dict) -> None:
     )
 
 
+def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]]:
+    """Every seed and method of one task (a worker process of its own under ``--jobs``); progress goes to
+    OUT/method_table-TASK.json as it comes."""
+    torch.set_num_threads(args.threads)
+    results, setup = [], {}
+    for seed in args.seeds:
+        n_train, n_base = args.steps * args.prompts, args.base_steps * args.prompts
+        task = build_task(task_name, n_train, args.n_test, n_base, seed)
+        if args.prompt_style == "compact":
+            task = compact_prompts(task, task_name)
+        splits = [task[split] for split in ("train", "test", "base_pool")]
+        texts = [
+            text for split in splits for row in split for text in (row["prompt"], full_solution(row, task["answer"]))
+        ]
+        tokenizer = build_word_tokenizer(texts)
+        budget = completion_budget(tokenizer, concatenate_datasets([task["train"], task["test"]]), task["answer"])
+        start_base = time.time()
+        base = base_model(task_name, task, tokenizer, seed, args)
+        setup = {
+            "vocab": len(tokenizer),
+            "max_completion_length": budget,
+            "base_seconds": round(time.time() - start_base, 1),
+            **{key: getattr(args, key) for key in PER_TASK},
+        }
+        results.append({"task": task_name, "method": "base", "seed": seed, **evaluate(base, tokenizer, task, budget)})
+        print(f"{task_name:9s} base    seed={seed}: {results[-1]}", flush=True)
+        for method in args.methods:
+            result = run(task_name, task, tokenizer, budget, method, seed, args)
+            results.append(result)
+            print(
+                f"{task_name:9s} {method:7s} seed={seed}: accuracy {result['accuracy']:.3f}, well-formed "
+                f"{result['well_formed']:.2f}, train {result['train_seconds']} s, "
+                f"last train reward {result['final_train_reward']}",
+                flush=True,
+            )
+            progress = Path(args.out) / f"method_table-{task_name}.json"
+            progress.write_text(json.dumps({"setup": setup, "results": results}, indent=1))
+    return setup, results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[100], help="steps per method (per task)")
-    parser.add_argument("--prompts", type=int, nargs="+", default=[16], help="problems per step (per task)")
+    parser.add_argument("--steps", type=int, nargs="+", help="steps per method (per task; default: PER_TASK_DEFAULTS)")
+    parser.add_argument("--prompts", type=int, nargs="+", help="problems per step (per task)")
     parser.add_argument("--num-generations", type=int, default=4, help="rollouts per problem (RL methods)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="every method's, constant")
+    parser.add_argument(
+        "--learning-rate", type=float, default=3e-4, help="every method's, constant (at 1e-3 RFT unlearns Countdown)"
+    )
     parser.add_argument("--base-learning-rate", type=float, default=3e-3)
     parser.add_argument("--scale-rewards", default="group", choices=["group", "batch", "none"], help="GRPO advantages")
     parser.add_argument("--prompt-style", default="compact", choices=["compact", "paper"])
-    parser.add_argument(
-        "--base-steps", type=int, nargs="+", default=[80], help="SFT steps of the shared base model (per task)"
-    )
+    parser.add_argument("--base-steps", type=int, nargs="+", help="SFT steps of the shared base model (per task)")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--n-test", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls gain little from more)")
+    parser.add_argument("--jobs", type=int, help="tasks trained at the same time, one process each (default: all)")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/method_table")
     parser.add_argument("--report-only", action="store_true", help="rewrite OUT/method_table.md from its JSON")
@@ -390,57 +449,25 @@ def main():
         print(table(results["results"], results["args"]["tasks"], results["args"]["methods"]))
         return
 
-    torch.set_num_threads(args.threads)
+    args.jobs = args.jobs or min(len(args.tasks), os.cpu_count() or 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results, setup = [], {}
     meta = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {args.threads} torch thread(s), torch "
-        f"{torch.__version__}",
+        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {args.threads} torch thread(s) per task, "
+        f"{args.jobs} task(s) at a time, torch {torch.__version__}",
         "date": datetime.date.today().isoformat(),
         "command": "python " + " ".join(["benchmarks/method_table.py", *sys.argv[1:]]),
     }
     start = time.time()
-    for index, task_name in enumerate(args.tasks):
-        task_args = for_task(args, index)
-        for seed in args.seeds:
-            n_train, n_base = task_args.steps * task_args.prompts, task_args.base_steps * task_args.prompts
-            task = build_task(task_name, n_train, args.n_test, n_base, seed)
-            if args.prompt_style == "compact":
-                task = compact_prompts(task, task_name)
-            splits = [task[split] for split in ("train", "test", "base_pool")]
-            texts = [
-                text
-                for split in splits
-                for row in split
-                for text in (row["prompt"], full_solution(row, task["answer"]))
-            ]
-            tokenizer = build_word_tokenizer(texts)
-            budget = completion_budget(tokenizer, concatenate_datasets([task["train"], task["test"]]), task["answer"])
-            start_base = time.time()
-            base = base_model(task_name, task, tokenizer, seed, task_args)
-            setup[task_name] = {
-                "vocab": len(tokenizer),
-                "max_completion_length": budget,
-                "base_seconds": round(time.time() - start_base, 1),
-                **{key: getattr(task_args, key) for key in PER_TASK},
-            }
-            results.append(
-                {"task": task_name, "method": "base", "seed": seed, **evaluate(base, tokenizer, task, budget)}
-            )
-            print(f"{task_name:9s} base    seed={seed}: {results[-1]}", flush=True)
-            for method in args.methods:
-                result = run(task_name, task, tokenizer, budget, method, seed, task_args)
-                results.append(result)
-                print(
-                    f"{task_name:9s} {method:7s} seed={seed}: accuracy {result['accuracy']:.3f}, well-formed "
-                    f"{result['well_formed']:.2f}, train {result['train_seconds']} s, "
-                    f"last train reward {result['final_train_reward']}",
-                    flush=True,
-                )
-                (out / "method_table.json").write_text(
-                    json.dumps({"meta": meta, "args": vars(args), "setup": setup, "results": results}, indent=1)
-                )
+    jobs = [(task_name, for_task(args, index)) for index, task_name in enumerate(args.tasks)]
+    if args.jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+            finished = list(pool.map(run_task, *zip(*jobs)))
+    else:
+        finished = [run_task(task_name, task_args) for task_name, task_args in jobs]
+    setup = {task_name: task_setup for (task_name, _), (task_setup, _) in zip(jobs, finished, strict=True)}
+    results = [result for _, task_results in finished for result in task_results]
     wall = round(time.time() - start)
     report = {"meta": meta, "args": vars(args), "setup": setup, "wall_seconds": wall, "results": results}
     (out / "method_table.json").write_text(json.dumps(report, indent=1))

@@ -446,7 +446,7 @@ def test_string_solutions_are_split_into_steps(tmp_path, model, tokenizer, monke
     rows = [dict(data[i]) for i in (0, 0, 0, 0, 1, 1, 1, 1)]
     trainer._generate_and_score_completions(rows)
     assert reward.calls[-1]["hints"] == ["step one\nstep two\n"] * 4 + ["First. Second."] * 4
-    hints, fractions = trainer._draw_hints(rows)
+    _, _, fractions = trainer._draw_hints(rows)
     assert fractions == [1.0] * 8
 
     custom = UFTTrainer(

@@ -4,7 +4,8 @@ Thin overrides of GRPOTrainer, each calling ``super()``:
 
 * ``_generate_and_score_completions`` draws one hint per prompt group (see ``hints.py``), passes the
   revealed text to the reward functions as ``hint_text`` and records where the hint tokens sit;
-* ``_tokenize_prompts`` appends the hint token ids to the prompt ids. Every generation backend
+* ``_tokenize_prompts`` appends the hint token ids (cut to the solution's own token boundary, see
+  ``tokenize_hint``) to the prompt ids. Every generation backend
   (transformers, continuous batching, vLLM colocate and server) and every log-prob pass (old,
   reference, current) reads those same ids, so hint tokens are prompt context everywhere: they are
   outside the completion mask and never enter the policy-gradient, KL, entropy or importance terms;
@@ -75,6 +76,26 @@ def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | s
             "rows without one (dataset.filter(...)) before training."
         )
     return steps
+
+
+def tokenize_hint(tokenizer, steps: list[str], revealed: int) -> tuple[str, list[int]]:
+    """The hint's text and token ids, cut back to the tokens it shares with the whole solution.
+
+    Tokenized alone, a hint can end on a token that the solution never contains where the hint stops: with
+    leading-space tokenizers (Qwen, Llama), "... a knight. " ends on a lone " " while the solution continues
+    " No ...". Rollouts would start from a context the model never saw in training, and the hint NLL would teach
+    it. The common prefix of both tokenizations ends where the solution's own tokens do; the characters cut off
+    (usually one space or newline) are left for the model to generate.
+    """
+    text = hint_text(steps, revealed)
+    if not text:
+        return "", []
+    alone = tokenizer(text, add_special_tokens=False)["input_ids"]
+    whole = tokenizer("".join(steps), add_special_tokens=False)["input_ids"]
+    shared = next((i for i, (a, b) in enumerate(zip(alone, whole)) if a != b), min(len(alone), len(whole)))
+    if shared == len(alone):
+        return text, alone
+    return tokenizer.decode(alone[:shared], skip_special_tokens=True), alone[:shared]
 
 
 class UFTTrainer(GRPOTrainer):
@@ -185,13 +206,14 @@ class UFTTrainer(GRPOTrainer):
             horizon=resolve_horizon(self.args.hint_steps, max(self.state.max_steps, 1)),
         )
 
-    def _draw_hints(self, inputs: list[dict[str, Any]]) -> tuple[list[str], list[float]]:
-        """One hint per prompt group: rows are grouped by their position in the global generation batch."""
+    def _draw_hints(self, inputs: list[dict[str, Any]]) -> tuple[list[str], list[list[int]], list[float]]:
+        """One hint per prompt group (text, token ids, revealed fraction of the steps): rows are grouped by their
+        position in the global generation batch."""
         step = self.state.global_step + 1
         params = self.schedule_params()
         first_row = self.accelerator.process_index * len(inputs)
         budgets = self._hint_budgets(inputs)
-        texts, fractions, truncated = [], [], []
+        texts, ids, fractions, truncated = [], [], [], []
         for i, row in enumerate(inputs):
             steps = solution_steps(
                 row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
@@ -200,13 +222,14 @@ class UFTTrainer(GRPOTrainer):
             revealed = revealed_steps(
                 self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
             )
-            fitted = self._fit_to_budget(steps, revealed, budgets[i])
+            fitted, (text, hint_ids) = self._fit_to_budget(steps, revealed, budgets[i])
             truncated.append(fitted < revealed)
-            texts.append(hint_text(steps, fitted))
+            texts.append(text)
+            ids.append(hint_ids)
             fractions.append(fitted / len(steps))
         self._truncated = truncated
         self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
-        return texts, fractions
+        return texts, ids, fractions
 
     def _hint_budgets(self, inputs: list[dict[str, Any]]) -> list[int | None]:
         """Per row, the most hint tokens that fit: `hint_max_tokens` and the context left after prompt and completion.
@@ -223,15 +246,13 @@ class UFTTrainer(GRPOTrainer):
             budgets = [min(budget, self.args.hint_max_tokens) for budget in budgets]
         return budgets
 
-    def _fit_to_budget(self, steps: list[str], revealed: int, budget: int | None) -> int:
-        """The most whole steps, at most `revealed`, whose hint fits in `budget` tokens."""
-        if budget is None:
-            return revealed
-        while (
-            revealed and len(self._tokenizer(hint_text(steps, revealed), add_special_tokens=False).input_ids) > budget
-        ):
+    def _fit_to_budget(self, steps: list[str], revealed: int, budget: int | None) -> tuple[int, tuple[str, list[int]]]:
+        """The most whole steps, at most `revealed`, whose hint fits in `budget` tokens, and that hint."""
+        hint = tokenize_hint(self._tokenizer, steps, revealed)
+        while budget is not None and len(hint[1]) > budget:
             revealed -= 1
-        return revealed
+            hint = tokenize_hint(self._tokenizer, steps, revealed)
+        return revealed, hint
 
     def _tokenize_prompts(self, prompts: list):
         prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
@@ -247,11 +268,10 @@ class UFTTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs):
         training = self.model.training
         if training and self.args.uses_hints:
-            hints, fractions = self._draw_hints(inputs)
+            hints, hint_ids, fractions = self._draw_hints(inputs)
         else:
-            hints, fractions = [""] * len(inputs), [0.0] * len(inputs)
+            hints, hint_ids, fractions = [""] * len(inputs), [[] for _ in inputs], [0.0] * len(inputs)
             self._truncated = [False] * len(inputs)
-        hint_ids = [self._tokenizer(text, add_special_tokens=False)["input_ids"] if text else [] for text in hints]
         inputs = [{**row, "hint_text": text} for row, text in zip(inputs, hints, strict=True)]
         self._log_completion_extra("hint", hints)
 

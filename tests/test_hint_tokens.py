@@ -1,0 +1,59 @@
+"""A hint must end where the whole solution's tokens end, or hinted rollouts start from a context never seen."""
+
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from uft_trl.hints import hint_text
+from uft_trl.tiny import build_tokenizer
+from uft_trl.trainer import tokenize_hint
+
+
+STEPS = [
+    "Assume Alice is a knight. ",
+    "No contradiction is found in their claim.\n",
+    "So Bob is a knave. ",
+    "Therefore Alice is a knight and Bob is a knave.",
+]
+
+
+@pytest.fixture(scope="module")
+def byte_level_bpe():
+    """A small byte-level BPE trained here, with the leading-space convention of Qwen's and GPT-2's."""
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    backend.train_from_iterator(["".join(STEPS)] * 20 + ["Assume Bob is a knave. No claim.\n"] * 20, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=backend)
+
+
+def test_a_hint_that_stops_before_a_word_leaves_the_space_to_the_model(byte_level_bpe):
+    alone = byte_level_bpe(hint_text(STEPS, 1), add_special_tokens=False)["input_ids"]
+    whole = byte_level_bpe("".join(STEPS), add_special_tokens=False)["input_ids"]
+    assert alone != whole[: len(alone)]  # the problem: alone, the hint ends on a lone " " token
+
+    text, ids = tokenize_hint(byte_level_bpe, STEPS, 1)
+    assert text == "Assume Alice is a knight."
+    assert ids == whole[: len(ids)] and byte_level_bpe.decode(ids) == text
+    # the model's continuation starts with the solution's own next token, " No"
+    assert byte_level_bpe.decode(whole[len(ids) : len(ids) + 1]) == " No"
+
+
+@pytest.mark.parametrize("revealed", range(len(STEPS) + 1))
+def test_every_hint_is_a_token_prefix_of_the_solution_and_a_text_prefix_of_the_hint(byte_level_bpe, revealed):
+    whole = byte_level_bpe("".join(STEPS), add_special_tokens=False)["input_ids"]
+    text, ids = tokenize_hint(byte_level_bpe, STEPS, revealed)
+    assert ids == whole[: len(ids)]
+    assert hint_text(STEPS, revealed).startswith(text)
+    assert len(hint_text(STEPS, revealed)) - len(text) <= 1  # at most the space or newline the model writes
+    if revealed in (0, len(STEPS)):
+        assert text == hint_text(STEPS, revealed)  # nothing to cut: no hint, or the whole solution
+
+
+def test_a_hint_ending_in_a_newline_keeps_it_when_the_solution_tokenizes_it_alone():
+    tokenizer = build_tokenizer()  # one token per character: every boundary is a token boundary
+    for revealed in range(len(STEPS) + 1):
+        text, ids = tokenize_hint(tokenizer, STEPS, revealed)
+        assert text == hint_text(STEPS, revealed)
+        assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
