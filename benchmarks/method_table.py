@@ -373,7 +373,9 @@ def write_markdown(path: Path, results: dict) -> None:
         "No-hint greedy accuracy on held-out generated problems (mean over seeds, min-max when several), the "
         "share of well-formed answers, and training seconds. See the docstring of `benchmarks/method_table.py`."
         f"\n\n- machine: {meta.get('machine', '')}\n- date: {meta.get('date', '')}\n"
-        f"- command: `{meta.get('command', '')}`\n- wall time: {results.get('wall_seconds', 0) / 60:.1f} min\n"
+        f"- command: `{meta.get('command', '')}`"
+        + "".join(f", then `{command}`" for command in meta.get("more_commands", []))
+        + f"\n- wall time: {results.get('wall_seconds', 0) / 60:.1f} min\n"
         f"- seeds: {args['seeds']}; learning rate {args['learning_rate']}; {args['num_generations']} rollouts per "
         f"problem\n{setup}\n\n" + table(results["results"], args["tasks"], args["methods"]) + "\n" + kept
     )
@@ -419,6 +421,26 @@ def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
     return setup, results
 
 
+def merge(report: dict, others: list[dict]) -> dict:
+    """One report from runs of the same setup with other seeds; each extra command is kept in ``meta``."""
+    merged = json.loads(json.dumps(report))
+    shared_args = ("learning_rate", "base_learning_rate", "num_generations", "scale_rewards", "prompt_style", "hidden")
+    for other in others:
+        for key in (*shared_args, "layers", "n_test"):
+            if other["args"][key] != merged["args"][key]:
+                raise SystemExit(f"the runs to merge differ in --{key.replace('_', '-')}")
+        for task, setup in other["setup"].items():
+            mine = merged["setup"].get(task, setup)
+            if any(setup[key] != mine[key] for key in PER_TASK):
+                raise SystemExit(f"{task}: the runs to merge differ in {PER_TASK}")
+        seen = {(r["task"], r["method"], r["seed"]) for r in merged["results"]}
+        merged["results"] += [r for r in other["results"] if (r["task"], r["method"], r["seed"]) not in seen]
+        merged["args"]["seeds"] = sorted({*merged["args"]["seeds"], *other["args"]["seeds"]})
+        merged["meta"].setdefault("more_commands", []).append(other["meta"]["command"])
+        merged["wall_seconds"] = merged.get("wall_seconds", 0) + other.get("wall_seconds", 0)
+    return merged
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
@@ -442,9 +464,19 @@ def main():
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/method_table")
     parser.add_argument("--report-only", action="store_true", help="rewrite OUT/method_table.md from its JSON")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="add the runs of other method_table.json files (more seeds) to OUT's",
+    )
     args = parser.parse_args()
-    if args.report_only:
-        results = json.loads((Path(args.out) / "method_table.json").read_text())
+    if args.report_only or args.merge:
+        path = Path(args.out) / "method_table.json"
+        results = json.loads(path.read_text())
+        if args.merge:
+            results = merge(results, [json.loads(Path(other).read_text()) for other in args.merge])
+            path.write_text(json.dumps(results, indent=1))
         write_markdown(Path(args.out) / "method_table.md", results)
         print(table(results["results"], results["args"]["tasks"], results["args"]["methods"]))
         return
