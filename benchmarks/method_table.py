@@ -10,7 +10,8 @@ budget:
   samples ``num_generations`` rollouts for each of its prompts; an SFT step trains on one reference solution
   per prompt. SFT-RFT spends half the steps on SFT, then the other half on RFT from the SFT weights.
 * methods (UFT_NOTES.md): ``uft`` cosine schedule, ``staged`` staircase, ``r3`` uniform chunk boundary with no
-  hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions.
+  hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions;
+  ``uft-0.1`` (only when asked for) is UFT with the hint term's coefficient at 0.1 instead of 1.
   Hints stop after 60% of the steps, so every RL run ends on its own solutions.
 * accuracy: greedy pass@1 without hints (``uft_trl.evaluation``) on held-out generated problems.
 
@@ -70,7 +71,9 @@ METHODS = {
     "r3": ("uniform", 0.0),
     "staged": ("staged", 1.0),
     "uft": ("cosine", 1.0),
+    "uft-0.1": ("cosine", 0.1),  # an ablation of the hint term's weight; not in the default set
 }
+PAPER_METHODS = ("sft", "rft", "sft-rft", "r3", "staged", "uft")
 TASK_NAMES = ("countdown", "kk")
 FINAL_PREFIX = "Therefore, the final equation is "
 KK_NAMES = ("Alice", "Bob")
@@ -436,6 +439,8 @@ def merge(report: dict, others: list[dict]) -> dict:
         seen = {(r["task"], r["method"], r["seed"]) for r in merged["results"]}
         merged["results"] += [r for r in other["results"] if (r["task"], r["method"], r["seed"]) not in seen]
         merged["args"]["seeds"] = sorted({*merged["args"]["seeds"], *other["args"]["seeds"]})
+        methods = merged["args"]["methods"]
+        methods += [method for method in other["args"]["methods"] if method not in methods]
         merged["meta"].setdefault("more_commands", []).append(other["meta"]["command"])
         merged["wall_seconds"] = merged.get("wall_seconds", 0) + other.get("wall_seconds", 0)
     return merged
@@ -444,7 +449,7 @@ def merge(report: dict, others: list[dict]) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(PAPER_METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, nargs="+", help="steps per method (per task; default: PER_TASK_DEFAULTS)")
     parser.add_argument("--prompts", type=int, nargs="+", help="problems per step (per task)")
