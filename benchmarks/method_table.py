@@ -385,8 +385,8 @@ def write_markdown(path: Path, results: dict) -> None:
 
 
 def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]]:
-    """Every seed and method of one task (a worker process of its own under ``--jobs``); progress goes to
-    OUT/method_table-TASK.json as it comes."""
+    """Every seed and method of one task (a worker process of its own under ``--jobs``); results so far go to
+    WORK_DIR/progress-TASK.json as they come."""
     torch.set_num_threads(args.threads)
     results, setup = [], {}
     for seed in args.seeds:
@@ -419,7 +419,7 @@ def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
                 f"last train reward {result['final_train_reward']}",
                 flush=True,
             )
-            progress = Path(args.out) / f"method_table-{task_name}.json"
+            progress = Path(args.work_dir) / f"progress-{task_name}.json"
             progress.write_text(json.dumps({"setup": setup, "results": results}, indent=1))
     return setup, results
 
