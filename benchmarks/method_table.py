@@ -49,7 +49,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
-from _common import quiet_cpu_run  # noqa: E402
+from bench_common import quiet_cpu_run  # noqa: E402
 from datasets import Dataset, concatenate_datasets  # noqa: E402
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
 from transformers import PreTrainedTokenizerFast, PrinterCallback, Qwen2ForCausalLM, TrainerCallback  # noqa: E402

@@ -8,7 +8,10 @@ import pytest
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-method_table = pytest.importorskip("method_table")
+try:
+    method_table = pytest.importorskip("method_table")
+finally:
+    sys.path.pop(0)  # the benchmarks' module names stay out of other tests' way
 
 
 @pytest.mark.parametrize("task_name", method_table.TASK_NAMES)
