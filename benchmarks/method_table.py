@@ -378,8 +378,9 @@ def write_markdown(path: Path, results: dict) -> None:
         f"\n\n- machine: {meta.get('machine', '')}\n- date: {meta.get('date', '')}\n"
         f"- command: `{meta.get('command', '')}`"
         + "".join(f", then `{command}`" for command in meta.get("more_commands", []))
-        + f"\n- wall time: {results.get('wall_seconds', 0) / 60:.1f} min\n"
-        f"- seeds: {args['seeds']}; learning rate {args['learning_rate']}; {args['num_generations']} rollouts per "
+        + f"\n- wall time{' (the runs added up)' if meta.get('more_commands') else ''}: "
+        f"{results.get('wall_seconds', 0) / 60:.1f} min\n"
+        f"- seeds: {args['seeds']} (per task: see the JSON); learning rate {args['learning_rate']}; {args['num_generations']} rollouts per "
         f"problem\n{setup}\n\n" + table(results["results"], args["tasks"], args["methods"]) + "\n" + kept
     )
 
