@@ -1,11 +1,14 @@
 """A hint must end where the whole solution's tokens end, or hinted rollouts start from a context never seen."""
 
 import pytest
+from datasets import Dataset
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from conftest import make_config
+from uft_trl import UFTTrainer
 from uft_trl.hints import hint_text
-from uft_trl.tiny import build_tokenizer
+from uft_trl.tiny import build_model, build_tokenizer
 from uft_trl.trainer import tokenize_hint
 
 
@@ -25,7 +28,9 @@ def byte_level_bpe():
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     backend.train_from_iterator(["".join(STEPS)] * 20 + ["Assume Bob is a knave. No claim.\n"] * 20, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=backend)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left")
+    tokenizer.add_special_tokens({"pad_token": "<pad>", "eos_token": "</s>"})
+    return tokenizer
 
 
 def test_a_hint_that_stops_before_a_word_leaves_the_space_to_the_model(byte_level_bpe):
@@ -57,3 +62,32 @@ def test_a_hint_ending_in_a_newline_keeps_it_when_the_solution_tokenizes_it_alon
         text, ids = tokenize_hint(tokenizer, STEPS, revealed)
         assert text == hint_text(STEPS, revealed)
         assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_the_trainer_generates_after_the_cut_hint_and_rewards_see_the_cut_text(tmp_path, byte_level_bpe):
+    seen = []
+
+    def reward(completions, hint_text, **kwargs):
+        seen.extend(hint_text)
+        return [0.0] * len(completions)
+
+    data = Dataset.from_dict({"prompt": ["Who is who? "] * 2, "hint": [STEPS] * 2})
+    trainer = UFTTrainer(
+        model=build_model(byte_level_bpe),
+        reward_funcs=reward,
+        args=make_config(tmp_path, hint_schedule="uniform", hint_max_chunks=4),
+        train_dataset=data,
+        processing_class=byte_level_bpe,
+    )
+    trainer.model.train()
+    whole = byte_level_bpe("".join(STEPS), add_special_tokens=False)["input_ids"]
+    prompt = byte_level_bpe("Who is who? ", add_special_tokens=False)["input_ids"]
+    for step in range(12):
+        trainer.state.global_step = step
+        out = trainer._generate_and_score_completions([dict(data[0])] * 4 + [dict(data[1])] * 4)
+        for row in range(8):
+            ids = out["prompt_ids"][row][out["prompt_mask"][row].bool()].tolist()
+            hint_ids = ids[len(prompt) :]
+            assert ids[: len(prompt)] == prompt and hint_ids == whole[: len(hint_ids)]
+            assert out["hint_mask"][row].sum().item() == len(hint_ids)
+    assert "Assume Alice is a knight." in seen and "Assume Alice is a knight. " not in seen
