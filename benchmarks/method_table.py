@@ -428,9 +428,18 @@ def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
 def merge(report: dict, others: list[dict]) -> dict:
     """One report from runs of the same setup with other seeds; each extra command is kept in ``meta``."""
     merged = json.loads(json.dumps(report))
-    shared_args = ("learning_rate", "base_learning_rate", "num_generations", "scale_rewards", "prompt_style", "hidden")
+    shared_args = (
+        "learning_rate",
+        "base_learning_rate",
+        "num_generations",
+        "scale_rewards",
+        "prompt_style",
+        "hidden",
+        "layers",
+        "n_test",
+    )
     for other in others:
-        for key in (*shared_args, "layers", "n_test"):
+        for key in shared_args:
             if other["args"][key] != merged["args"][key]:
                 raise SystemExit(f"the runs to merge differ in --{key.replace('_', '-')}")
         for task, setup in other["setup"].items():

@@ -78,20 +78,26 @@ def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | s
     return steps
 
 
-def tokenize_hint(tokenizer, steps: list[str], revealed: int) -> tuple[str, list[int]]:
+def solution_ids(tokenizer, steps: list[str]) -> list[int]:
+    """The whole solution's token ids: what a hint is cut against (`tokenize_hint`)."""
+    return tokenizer("".join(steps), add_special_tokens=False)["input_ids"]
+
+
+def tokenize_hint(tokenizer, steps: list[str], revealed: int, whole: list[int] | None = None) -> tuple[str, list[int]]:
     """The hint's text and token ids, cut back to the tokens it shares with the whole solution.
 
     Tokenized alone, a hint can end on a token that the solution never contains where the hint stops: with
     leading-space tokenizers (Qwen, Llama), "... a knight. " ends on a lone " " while the solution continues
     " No ...". Rollouts would start from a context the model never saw in training, and the hint NLL would teach
     it. The common prefix of both tokenizations ends where the solution's own tokens do; the characters cut off
-    (usually one space or newline) are left for the model to generate.
+    (usually one space or newline) are left for the model to generate. ``whole`` is `solution_ids`, when the
+    caller already has it.
     """
     text = hint_text(steps, revealed)
     if not text:
         return "", []
     alone = tokenizer(text, add_special_tokens=False)["input_ids"]
-    whole = tokenizer("".join(steps), add_special_tokens=False)["input_ids"]
+    whole = solution_ids(tokenizer, steps) if whole is None else whole
     shared = next((i for i, (a, b) in enumerate(zip(alone, whole)) if a != b), min(len(alone), len(whole)))
     if shared == len(alone):
         return text, alone
@@ -248,10 +254,11 @@ class UFTTrainer(GRPOTrainer):
 
     def _fit_to_budget(self, steps: list[str], revealed: int, budget: int | None) -> tuple[int, tuple[str, list[int]]]:
         """The most whole steps, at most `revealed`, whose hint fits in `budget` tokens, and that hint."""
-        hint = tokenize_hint(self._tokenizer, steps, revealed)
+        whole = solution_ids(self._tokenizer, steps)  # once per row, however many steps the budget removes
+        hint = tokenize_hint(self._tokenizer, steps, revealed, whole)
         while budget is not None and len(hint[1]) > budget:
             revealed -= 1
-            hint = tokenize_hint(self._tokenizer, steps, revealed)
+            hint = tokenize_hint(self._tokenizer, steps, revealed, whole)
         return revealed, hint
 
     def _tokenize_prompts(self, prompts: list):
