@@ -1,4 +1,4 @@
-"""Shared by the examples: the tiny offline model or a real one by name, and matching budgets."""
+"""Shared by the examples: the tiny offline model or a real one by name, and matching run lengths."""
 
 import os
 
@@ -7,18 +7,14 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 
 def model_and_tokenizer(name: str, tiny: bool):
-    """With ``tiny``, a small random model and a character tokenizer built locally (no download)."""
-    if tiny:
-        from uft_trl.tiny import build_model, build_tokenizer
+    """With ``tiny``, a small random model and a character tokenizer built locally (no download); else the name
+    for the trainer to load, and its tokenizer."""
+    from uft_trl.models import load_tokenizer, tiny_model_and_tokenizer
 
-        tokenizer = build_tokenizer()
-        return build_model(tokenizer), tokenizer
-    from transformers import AutoTokenizer
-
-    return name, AutoTokenizer.from_pretrained(name, padding_side="left")
+    return tiny_model_and_tokenizer() if tiny else (name, load_tokenizer(name))
 
 
-def budget(tiny: bool) -> dict:
+def run_settings(tiny: bool) -> dict:
     """A few CPU steps for the tiny model; a real run otherwise."""
     if tiny:
         return dict(

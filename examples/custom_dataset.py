@@ -7,7 +7,7 @@ python examples/custom_dataset.py --model Qwen/Qwen2.5-0.5B-Instruct
 import argparse
 import re
 
-from _common import budget, model_and_tokenizer
+from _common import model_and_tokenizer, run_settings
 from datasets import Dataset
 
 from uft_trl import UFTConfig, UFTTrainer
@@ -57,7 +57,7 @@ def main(argv=None):
         hint_column="solution",
         hint_splitter="lines",
         hint_steps=0.6,
-        **budget(args.tiny),
+        **run_settings(args.tiny),
     )
     trainer = UFTTrainer(
         model=model,

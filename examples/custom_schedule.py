@@ -2,7 +2,7 @@
 
 A schedule maps the step to the per-chunk reveal probability p(t); the number of revealed chunks is
 drawn as Binomial(chunks, p(t)), one draw per prompt group. Subclass `HintSchedule` instead to
-replace the draw itself (see `uft_trl.hints.Staged`).
+replace the draw itself (see `uft_trl.hints.schedules.Staged`).
 
     python examples/custom_schedule.py --tiny
     python examples/custom_schedule.py --model Qwen/Qwen2.5-0.5B
@@ -11,17 +11,17 @@ replace the draw itself (see `uft_trl.hints.Staged`).
 import argparse
 import math
 
-from _common import budget, model_and_tokenizer
+from _common import model_and_tokenizer, run_settings
 
 from uft_trl import ScheduleParams, UFTConfig, UFTTrainer, register_schedule
 from uft_trl.tasks import search_tree
 
 
 def exponential(step: int, params: ScheduleParams) -> float:
-    """Decays from p_high by a factor e^-4 over the horizon, nothing after it."""
-    if step > params.horizon:
+    """Decays from p_high by a factor e^-4 over the hint steps, nothing after it."""
+    if step > params.hint_steps:
         return 0.0
-    return max(params.p_low, params.p_high * math.exp(-4.0 * step / params.horizon))
+    return max(params.p_low, params.p_high * math.exp(-4.0 * step / params.hint_steps))
 
 
 register_schedule("exponential", exponential)
@@ -38,7 +38,9 @@ def main(argv=None):
     trainer = UFTTrainer(
         model=model,
         reward_funcs=search_tree.accuracy_reward,
-        args=UFTConfig(output_dir=args.output_dir, hint_schedule="exponential", hint_steps=0.5, **budget(args.tiny)),
+        args=UFTConfig(
+            output_dir=args.output_dir, hint_schedule="exponential", hint_steps=0.5, **run_settings(args.tiny)
+        ),
         train_dataset=search_tree.build_dataset(64, depth=5),
         processing_class=tokenizer,
     )

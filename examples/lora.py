@@ -6,7 +6,7 @@ python examples/lora.py --model Qwen/Qwen2.5-1.5B
 
 import argparse
 
-from _common import budget, model_and_tokenizer
+from _common import model_and_tokenizer, run_settings
 from peft import LoraConfig
 
 from uft_trl import UFTConfig, UFTTrainer
@@ -24,7 +24,7 @@ def main(argv=None):
     trainer = UFTTrainer(
         model=model,
         reward_funcs=countdown.accuracy_reward,
-        args=UFTConfig(output_dir=args.output_dir, learning_rate=1e-5, sft_loss_coef=0.001, **budget(args.tiny)),
+        args=UFTConfig(output_dir=args.output_dir, learning_rate=1e-5, sft_loss_coef=0.001, **run_settings(args.tiny)),
         train_dataset=countdown.build_dataset(64 if args.tiny else 10240, seed=0),
         processing_class=tokenizer,
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear"),

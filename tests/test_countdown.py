@@ -117,7 +117,7 @@ def test_task_registry_builds_this_task():
     task = get_task("countdown")
     dataset = task.generate(5, seed=0)
     assert task.difficulty in dataset.column_names
-    assert task.reward_function() is accuracy_reward
+    assert task.reward is accuracy_reward
     assert accuracy_reward.__name__ == "countdown_reward"
 
 

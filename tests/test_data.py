@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from datasets import Dataset
 
-from uft_trl.data import detect_task, load_split, load_uft_dataset, split_math
+from uft_trl.data import load_split, load_uft_dataset
+from uft_trl.hints import split_math
+from uft_trl.tasks import task_for_source
 
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "uft_reference"
@@ -167,15 +169,16 @@ def test_missing_column_and_field(tmp_path):
 
 def test_task_detection(tmp_path):
     assert [
-        detect_task(s) for s in ("countdown", "kk_logic", "DigitalLearningGmbH/MATH-lighteval", "openai/gsm8k")
+        task_for_source(s).name
+        for s in ("countdown", "kk_logic", "DigitalLearningGmbH/MATH-lighteval", "openai/gsm8k")
     ] == [
         "countdown",
         "kk_logic",
         "math",
         "math",
     ]
-    with pytest.raises(ValueError, match="Unknown data_source 'mystery'"):
-        detect_task("mystery")
+    with pytest.raises(ValueError, match="data_source 'mystery' matches no task"):
+        task_for_source("mystery")
     path = write(tmp_path / "train.parquet", [{**MATH, "data_source": "mystery"}])
     assert load_uft_dataset(path, task="math")[0]["target"] == "\\frac{3}{4}"
     with pytest.raises(ValueError, match="several tasks"):

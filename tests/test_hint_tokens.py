@@ -5,11 +5,10 @@ from datasets import Dataset
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from conftest import make_config
+from testing_utils import make_config
 from uft_trl import UFTTrainer
-from uft_trl.hints import hint_text
+from uft_trl.hints import hint_text, tokenize_hint
 from uft_trl.tiny import build_model, build_tokenizer
-from uft_trl.trainer import tokenize_hint
 
 
 STEPS = [

@@ -7,16 +7,16 @@ from uft_trl.hints import (
     SCHEDULES,
     ScheduleParams,
     chunk_boundaries,
+    draw_hint_length,
     get_schedule,
     group_rng,
     hint_text,
     register_schedule,
-    resolve_horizon,
-    revealed_steps,
+    resolve_hint_steps,
 )
 
 
-PARAMS = ScheduleParams(p_high=0.95, p_low=0.05, horizon=300)
+PARAMS = ScheduleParams(p_high=0.95, p_low=0.05, hint_steps=300)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_chunk_boundaries(num_steps, expected):
 
 def test_draws_are_a_pure_function_of_seed_step_group():
     def draw(seed, step, group):
-        return revealed_steps(get_schedule("cosine"), PARAMS, 14, 5, seed, step, group)
+        return draw_hint_length(get_schedule("cosine"), PARAMS, 14, 5, seed, step, group)
 
     first = [draw(7, s, g) for s in range(1, 40) for g in range(16)]
     again = [draw(7, s, g) for s in range(1, 40) for g in range(16)]
@@ -108,16 +108,16 @@ def test_hint_text_joins_steps_verbatim():
     assert hint_text(steps, 3) == "".join(steps)
 
 
-def test_resolve_horizon():
-    assert resolve_horizon(300, 500) == 300
-    assert resolve_horizon(0.6, 500) == 300
-    assert resolve_horizon(0.001, 10) == 1
+def test_resolve_hint_steps():
+    assert resolve_hint_steps(300, 500) == 300
+    assert resolve_hint_steps(0.6, 500) == 300
+    assert resolve_hint_steps(0.001, 10) == 1
     with pytest.raises(ValueError, match="hint_steps"):
-        resolve_horizon(0, 10)
+        resolve_hint_steps(0, 10)
 
 
 def test_register_a_custom_schedule():
-    register_schedule("half_then_off", lambda step, params: 0.5 if step <= params.horizon // 2 else 0.0)
+    register_schedule("half_then_off", lambda step, params: 0.5 if step <= params.hint_steps // 2 else 0.0)
     try:
         schedule = get_schedule("half_then_off")
         assert schedule.probability(150, PARAMS) == 0.5

@@ -200,8 +200,8 @@ def test_task_registry_builds_this_task():
     task = get_task("kk_logic")
     dataset = task.generate(4, seed=0)
     assert task.difficulty in dataset.column_names
-    assert task.reward_function() is accuracy_reward
-    assert accuracy_reward.__name__ == "kk_reward"
+    assert task.reward is accuracy_reward
+    assert accuracy_reward.__name__ == "kk_logic_reward"
 
 
 # --------------------------------------------------------------------------------------------------

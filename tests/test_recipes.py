@@ -13,8 +13,7 @@ import pytest
 import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
-from uft_trl.cli import UFTScriptArguments
-from uft_trl.config import UFTConfig
+from uft_trl.config import UFTConfig, UFTScriptArguments
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from conftest import SOLUTIONS, length_reward, make_config
+from testing_utils import SOLUTIONS, length_reward, make_config
 from uft_trl import UFTTrainer
 from uft_trl.tiny import build_model
 

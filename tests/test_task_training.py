@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import make_config
+from testing_utils import make_config
 from uft_trl import UFTTrainer
-from uft_trl.cli import sft_dataset
-from uft_trl.tasks import countdown, knights_knaves
+from uft_trl.data import sft_dataset
+from uft_trl.tasks import countdown, get_task, knights_knaves
 from uft_trl.tasks import math as math_task
 from uft_trl.tasks.base import reference_completion
 from uft_trl.tiny import build_model
@@ -108,7 +108,7 @@ def test_task_trains_end_to_end_with_hints(task, tmp_path, tokenizer):
 @pytest.mark.parametrize("task", ["countdown", "kk_logic", "math", "gsm8k"])
 def test_sft_completions_are_gold_answers_the_reward_accepts(task, tmp_path):
     data, reward, gold = build(task, tmp_path)
-    sft = sft_dataset(task, data)
+    sft = sft_dataset(data, get_task(task))
     assert sft["completion"] == [gold(row) for row in data]
     truth = {column: data[column] for column in data.column_names}
     assert reward(sft["completion"], **truth) == [1.0] * len(data)

@@ -5,7 +5,7 @@ import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from conftest import length_reward, make_config
+from testing_utils import length_reward, make_config
 from uft_trl import UFTConfig, UFTTrainer
 from uft_trl.tiny import build_model
 
@@ -351,7 +351,7 @@ def test_model_card_names_uft_next_to_grpo(tmp_path, model, tokenizer, dataset):
     trainer.create_model_card(model_name="tiny-uft")
     card = (tmp_path / "out" / "README.md").read_text()
     assert "- uft" in card and "- grpo" in card
-    assert "| hint schedule | staged |" in card and "| hint horizon (T_hint) | 120 |" in card
+    assert "| hint schedule | staged |" in card and "| hint_steps (T_hint) | 120 |" in card
     assert "| no-hint accuracy | 0.75 |" in card
     assert card.index("## UFT training") < card.index("## Citations")
     assert "liu2025uft" in card and "2505.16984" in card

@@ -14,101 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from trl import ModelConfig, ScriptArguments, TrlParser, get_peft_config
+from trl import ModelConfig, TrlParser, get_peft_config
 
-from .config import UFTConfig
-from .tasks import TASKS, get_task
-from .tasks.base import reference_completion
+from .config import UFTConfig, UFTScriptArguments, parse_options
+from .models import model_for_inference, model_for_trainer
+from .tasks import get_task, task_names
 
 
 DEFAULT_CONFIG = files("uft_trl") / "default.yaml"
-TINY_MODEL = "tiny"
-
-
-@dataclass
-class UFTScriptArguments(ScriptArguments):
-    """Which task and data to train on; the model and training settings live in ModelConfig and UFTConfig."""
-
-    task: str = field(default="search_tree", metadata={"help": "Task to train on.", "choices": sorted(TASKS)})
-    dataset_format: str = field(
-        default="uft",
-        metadata={
-            "help": "With --dataset_name: 'uft' reads the official UFT parquet schema (local path or Hub id); 'raw' "
-            "reads the task's own source format (MATH-lighteval, gsm8k).",
-            "choices": ["uft", "raw"],
-        },
-    )
-    num_train: int = field(default=10240, metadata={"help": "Generated training rows (tasks with a generator)."})
-    num_test: int = field(default=256, metadata={"help": "Held-out rows for the no-hint accuracy."})
-    task_seed: int = field(default=0, metadata={"help": "Seed of generated data; the test split uses seed + 1."})
-    search_depth: int = field(default=5, metadata={"help": "Depth of the search_tree task (reasoning horizon)."})
-    eval_every: int = field(
-        default=0, metadata={"help": "Log the no-hint test accuracy every this many steps (0: at the end only)."}
-    )
-    baseline: bool = field(
-        default=False,
-        metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
-    )
+logger = logging.getLogger("uft_trl")
 
 
 # ----------------------------------------------------------------------------------------------------- train
-
-
-def build_datasets(script_args: UFTScriptArguments):
-    """Train and test splits: generated for tasks with a generator, else loaded from --dataset_name."""
-    task = get_task(script_args.task)
-    if script_args.dataset_name is None and task.generator is not None:
-        kwargs = {"depth": script_args.search_depth} if task.name == "search_tree" else {}
-        train = task.generate(script_args.num_train, seed=script_args.task_seed, **kwargs)
-        test = task.generate(script_args.num_test, seed=script_args.task_seed + 1, **kwargs)
-        return train, test
-    if script_args.dataset_format == "raw" or script_args.dataset_name is None:
-        load = task.load_raw
-    else:
-        from .data import load_uft_dataset as load
-    train = load(script_args.dataset_name, split=script_args.dataset_train_split)
-    try:
-        test = load(script_args.dataset_name, split=script_args.dataset_test_split)
-    except Exception as error:  # noqa: BLE001 - a missing test split only disables the accuracy report
-        print(f"[uft-trl] no test split ({error}); no-hint accuracy is skipped", file=sys.stderr)
-        test = None
-    if test is not None and script_args.num_test and len(test) > script_args.num_test:
-        test = test.shuffle(seed=script_args.task_seed).select(range(script_args.num_test))
-    return train, test
-
-
-def load_model_and_tokenizer(model_args: ModelConfig, training_args: UFTConfig):
-    """The tiny offline model for ``tiny``, else a model id or path for TRL to load."""
-    from .tiny import build_model, build_tokenizer
-
-    if model_args.model_name_or_path in (None, TINY_MODEL):
-        tokenizer = build_tokenizer()
-        return build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, seed=training_args.seed), tokenizer
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-        padding_side="left",
-    )
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    init = dict(training_args.model_init_kwargs or {})
-    init.setdefault("revision", model_args.model_revision)
-    init.setdefault("dtype", model_args.dtype)
-    if model_args.attn_implementation is not None:
-        init.setdefault("attn_implementation", model_args.attn_implementation)
-    training_args.model_init_kwargs = init
-    return model_args.model_name_or_path, tokenizer
 
 
 def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool:
@@ -119,7 +44,7 @@ def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool
     if netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore"):
         return False
     os.environ["WANDB_MODE"] = "offline"
-    print("[uft-trl] no wandb API key: logging offline (sync later with `wandb sync`)")
+    logger.info("no wandb API key: logging offline (sync later with `wandb sync`)")
     return True
 
 
@@ -130,24 +55,25 @@ def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args:
     from .trainer import UFTTrainer
 
     task = get_task(script_args.task)
-    train_dataset, test_dataset = build_datasets(script_args)
-    model, tokenizer = load_model_and_tokenizer(model_args, training_args)
+    train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
+    model, tokenizer = model_for_trainer(model_args, training_args)
     push = training_args.push_to_hub
     training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card
     trainer = UFTTrainer(
         model=model,
-        reward_funcs=task.reward_function(),
+        reward_funcs=task.reward,
         args=training_args,
         train_dataset=train_dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    reward, budget = task.reward_function(), training_args.max_completion_length
     output_dir = Path(training_args.output_dir)
     trainer.add_callback(MetricsFileCallback(str(output_dir / "metrics.jsonl")))
     result = {"task": task.name, "schedule": training_args.hint_schedule, "output_dir": str(output_dir)}
     if test_dataset is not None:
-        accuracy = NoHintAccuracyCallback(trainer, test_dataset, reward, budget, script_args.eval_every or 10**9)
+        accuracy = NoHintAccuracyCallback(
+            trainer, test_dataset, task.reward, training_args.max_completion_length, script_args.eval_every or 10**9
+        )
         add_first(trainer, accuracy)
         result["accuracy_before"] = accuracy.accuracy()
     start = time.time()
@@ -178,12 +104,30 @@ def _finish_wandb_run() -> None:
             wandb.finish()
 
 
+def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
+    """Train and test rows of a run, from the script arguments."""
+    from .data import load_run_datasets
+
+    return load_run_datasets(
+        get_task(script_args.task),
+        dataset_name=script_args.dataset_name,
+        dataset_format=script_args.dataset_format,
+        train_split=script_args.dataset_train_split,
+        test_split=script_args.dataset_test_split,
+        num_train=script_args.num_train,
+        num_test=script_args.num_test,
+        seed=script_args.task_seed,
+        options=script_args.generator_options(),
+        hint_column=hint_column,
+    )
+
+
 def run_train(argv: list[str]) -> None:
     parser = TrlParser((UFTScriptArguments, UFTConfig, ModelConfig))
     embedded = not any(arg == "--config" or arg.startswith("--config=") for arg in argv)
     if embedded and not any(arg.startswith("--model_name_or_path") for arg in argv):
         argv = ["--config", str(DEFAULT_CONFIG), *argv]
-        print(f"[uft-trl] no --config given: the embedded offline default ({DEFAULT_CONFIG})")
+        logger.info("no --config given: the embedded offline default (%s)", DEFAULT_CONFIG)
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
     results = [train(script_args, training_args, model_args)]
     if script_args.baseline:
@@ -202,8 +146,13 @@ def _baseline_args(parser: TrlParser, argv: list[str]):
 
 
 def _report(results: list[dict]) -> None:
+    """The plot and the summary, on the main process only."""
+    from accelerate import PartialState
+
     from .plotting import plot_runs
 
+    if not PartialState().is_main_process:
+        return
     first = Path(results[0]["output_dir"])
     runs = {f"{r['schedule']} ({'UFT' if r['schedule'] != 'none' else 'RFT'})": Path(r["output_dir"]) for r in results}
     title = f"{results[0]['task']}: no-hint accuracy " + ", ".join(
@@ -213,47 +162,35 @@ def _report(results: list[dict]) -> None:
     plot = plot_runs(curves, first / "training_curves.png", title=title)
     for r in results:
         if "accuracy_after" in r:
-            print(
-                f"[uft-trl] {r['task']} schedule={r['schedule']}: no-hint test accuracy "
-                f"{r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f} ({r['train_seconds']} s of training)"
+            logger.info(
+                "%s schedule=%s: no-hint test accuracy %.3f -> %.3f (%s s of training)",
+                r["task"],
+                r["schedule"],
+                r["accuracy_before"],
+                r["accuracy_after"],
+                r["train_seconds"],
             )
-    print(f"[uft-trl] outputs in {first}/ (model, tokenizer, README.md, metrics.jsonl, {plot.name})")
+    logger.info("outputs in %s/ (model, tokenizer, README.md, metrics.jsonl, %s)", first, plot.name)
 
 
 # ------------------------------------------------------------------------------------------------------- sft
-
-
-def sft_dataset(task_name: str, dataset):
-    """Prompt/completion rows for TRL's SFTTrainer: the whole reference solution, answer block included."""
-    task = get_task(task_name)
-    answer_of = getattr(task._module(), "reference_answer", None)
-
-    def to_example(row):
-        if isinstance(row.get("answer"), str) and row["answer"]:
-            text = row["answer"]  # the official UFT data holds steps + answer block already
-        else:
-            answer = answer_of(row) if answer_of else None
-            text = "".join(row["hint"]) if answer is None else reference_completion(row["hint"], answer)
-        if isinstance(row["prompt"], str):
-            return {"prompt": row["prompt"], "completion": text}
-        return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}
-
-    return dataset.map(to_example, remove_columns=[c for c in dataset.column_names if c != "prompt"])
 
 
 def run_sft(argv: list[str]) -> list[dict]:
     """SFT on the full solutions with TRL's SFTTrainer (the paper's SFT baseline and the first half of SFT-RFT)."""
     from trl import SFTConfig, SFTTrainer
 
+    from .data import sft_dataset
+
     parser = TrlParser((UFTScriptArguments, SFTConfig, ModelConfig))
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
     wandb_offline_without_credentials(training_args.report_to)
-    train_dataset, _ = build_datasets(script_args)
-    model, tokenizer = load_model_and_tokenizer(model_args, training_args)
+    train_dataset, _ = run_datasets(script_args)
+    model, tokenizer = model_for_trainer(model_args, training_args)
     trainer = SFTTrainer(
         model=model,
         args=training_args,
-        train_dataset=sft_dataset(script_args.task, train_dataset),
+        train_dataset=sft_dataset(train_dataset, get_task(script_args.task)),
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
@@ -261,7 +198,7 @@ def run_sft(argv: list[str]) -> list[dict]:
     trainer.save_model(training_args.output_dir)
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    print(f"[uft-trl] SFT model saved to {training_args.output_dir}")
+    logger.info("SFT model saved to %s", training_args.output_dir)
     _finish_wandb_run()
     return trainer.state.log_history
 
@@ -272,7 +209,8 @@ def run_sft(argv: list[str]) -> list[dict]:
 def run_eval(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="uft-trl eval", description="No-hint accuracy of a model on a task.")
     parser.add_argument("--model", required=True, help="model path or Hub id ('tiny' for an untrained tiny model)")
-    parser.add_argument("--task", required=True, choices=sorted(TASKS))
+    parser.add_argument("--task", required=True, help=f"one of {', '.join(task_names())}")
+    parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--dataset", help="official-UFT-schema file/dir/Hub id; default: generated test data")
     parser.add_argument("--split", default="test")
     parser.add_argument("--n", type=int, default=1024, help="number of problems")
@@ -289,7 +227,7 @@ def run_eval(argv: list[str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.items() if not k.startswith("by_")}, indent=2))
-    print(f"[uft-trl] report written to {out}")
+    logger.info("report written to %s", out)
 
 
 def evaluate_model(args: argparse.Namespace) -> dict:
@@ -299,11 +237,11 @@ def evaluate_model(args: argparse.Namespace) -> dict:
     if args.dataset:
         from .data import load_uft_dataset
 
-        dataset = load_uft_dataset(args.dataset, split=args.split)
+        dataset = load_uft_dataset(args.dataset, split=args.split, task=task.name)
     else:
-        dataset = task.generate(args.n, seed=args.seed)
+        dataset = task.generate(args.n, seed=args.seed, **parse_options(args.task_options))
     dataset = dataset.select(range(min(args.n, len(dataset))))
-    budget = args.max_new_tokens or task.max_completion_length
+    max_new_tokens = args.max_new_tokens or task.max_completion_length
     backend = args.backend
     if backend == "auto":
         import importlib.util
@@ -312,28 +250,12 @@ def evaluate_model(args: argparse.Namespace) -> dict:
 
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
     if backend == "vllm":
-        generate = vllm_generator(args.model, budget, args.temperature)
+        generate = vllm_generator(args.model, max_new_tokens, args.temperature)
     else:
-        model, tokenizer = _load_for_eval(args.model)
-        generate = transformers_generator(model, tokenizer, budget, args.batch_size, args.temperature)
-    report = evaluate(dataset, task.reward_function(), generate, args.num_samples, task.difficulty)
+        model, tokenizer = model_for_inference(args.model)
+        generate = transformers_generator(model, tokenizer, max_new_tokens, args.batch_size, args.temperature)
+    report = evaluate(dataset, task.reward, generate, args.num_samples, task.difficulty)
     return {"model": args.model, "task": task.name, "backend": backend, "hints": False, **report}
-
-
-def _load_for_eval(model: str):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .tiny import build_model, build_tokenizer
-
-    if model == TINY_MODEL:
-        tokenizer = build_tokenizer()
-        return build_model(tokenizer), tokenizer
-    tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return AutoModelForCausalLM.from_pretrained(model, dtype="auto").to(device), tokenizer
 
 
 def _default_report_path(model: str, task: str) -> Path:
@@ -345,14 +267,16 @@ def _default_report_path(model: str, task: str) -> Path:
 
 def run_data(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="uft-trl data", description="Write a generated task dataset to disk.")
-    parser.add_argument("task", choices=sorted(name for name, task in TASKS.items() if task.generator))
+    generated = [name for name in task_names() if get_task(name).build is not None]
+    parser.add_argument("task", help=f"one of {', '.join(generated)}")
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--split", default="train")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
     args = parser.parse_args(argv)
-    dataset = get_task(args.task).generate(args.n, seed=args.seed)
+    dataset = get_task(args.task).generate(args.n, seed=args.seed, **parse_options(args.task_options))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{args.split}.{args.format}"
@@ -360,7 +284,7 @@ def run_data(argv: list[str]) -> None:
         dataset.to_parquet(str(path))
     else:
         dataset.to_json(str(path), lines=True)
-    print(f"[uft-trl] wrote {len(dataset)} {args.task} rows to {path}")
+    logger.info("wrote %d %s rows to %s", len(dataset), args.task, path)
 
 
 COMMANDS = {"train": run_train, "sft": run_sft, "eval": run_eval, "data": run_data}
@@ -373,7 +297,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
+    _console_logging()
     COMMANDS[argv[0]](argv[1:])
+
+
+def _console_logging() -> None:
+    """The command's own messages as ``[uft-trl] ...`` lines on stdout (library users configure their own logging)."""
+    if not any(getattr(handler, "_uft_console", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[uft-trl] %(message)s"))
+        handler._uft_console = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-"""UFTConfig: GRPOConfig plus the hint schedule and the supervised hint term."""
+"""The settings of a run: ``UFTConfig`` (GRPOConfig plus the hints and the supervised hint term) and
+``UFTScriptArguments`` (which task and data a script trains on)."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
+from typing import Any
 
-from trl import GRPOConfig
+from trl import GRPOConfig, ScriptArguments
 
-from .data import SPLITTERS
-from .hints import get_schedule
+from .hints import get_schedule, get_splitter
 
 
 @dataclass
@@ -23,8 +25,9 @@ class UFTConfig(GRPOConfig):
             Dataset column holding the reference solution as a list of steps (a string is split into steps
             by `hint_splitter`).
         hint_splitter (`str`, *optional*, defaults to `"auto"`):
-            How string solutions are split into steps: `"lines"`, `"sentences"` or `"auto"` (lines when there are
-            several, else sentences). A callable can be passed to the trainer as `hint_splitter=`.
+            How string solutions are split into steps: `"auto"` (lines when there are several, else sentences),
+            `"lines"`, `"sentences"`, `"math"` (as the official MATH data), or a name added with
+            `uft_trl.register_splitter`. A callable can be passed to the trainer as `hint_splitter=`.
         hint_schedule (`str`, *optional*, defaults to `"cosine"`):
             How much of the solution is revealed over training: `"cosine"` (UFT), `"linear"`, `"staged"`,
             `"uniform"` (R3), `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
@@ -33,7 +36,8 @@ class UFTConfig(GRPOConfig):
         hint_p_low (`float`, *optional*, defaults to `0.05`):
             Probability of revealing each chunk at the end of the hint horizon.
         hint_steps (`float`, *optional*, defaults to `300`):
-            Hint horizon T_hint: no hints after it. A value below 1 is a fraction of the total training steps.
+            The hint horizon (T_hint in the paper): no hints after this many training steps. A value below 1 is a
+            fraction of the total training steps.
         hint_max_chunks (`int`, *optional*, defaults to `5`):
             Solutions are coarsened into at most this many chunks; hints reveal whole chunks.
         sft_loss_coef (`float`, *optional*, defaults to `0.001`):
@@ -48,8 +52,8 @@ class UFTConfig(GRPOConfig):
     hint_splitter: str = field(
         default="auto",
         metadata={
-            "help": "How string solutions are split into steps.",
-            "choices": sorted(SPLITTERS),
+            "help": "How string solutions are split into steps: 'auto' (lines when there are several, else "
+            "sentences), 'lines', 'sentences', 'math', or a name added with uft_trl.register_splitter."
         },
     )
     hint_schedule: str = field(
@@ -70,8 +74,8 @@ class UFTConfig(GRPOConfig):
     hint_steps: float = field(
         default=300,
         metadata={
-            "help": "Hint horizon T_hint in steps; no hints afterwards. Below 1, a fraction of the total training "
-            "steps."
+            "help": "The hint horizon (T_hint in the paper): no hints after this many training steps. Below 1, a "
+            "fraction of the total training steps."
         },
     )
     hint_max_chunks: int = field(
@@ -97,6 +101,7 @@ class UFTConfig(GRPOConfig):
 
     def __post_init__(self):
         get_schedule(self.hint_schedule)  # fails early, naming the valid choices
+        get_splitter(self.hint_splitter)
         if not 0.0 <= self.hint_p_low <= 1.0 or not 0.0 <= self.hint_p_high <= 1.0:
             raise ValueError(
                 f"hint_p_low and hint_p_high must lie in [0, 1], got {self.hint_p_low} and {self.hint_p_high}."
@@ -114,3 +119,66 @@ class UFTConfig(GRPOConfig):
     @property
     def uses_hints(self) -> bool:
         return self.hint_schedule != "none"
+
+
+@dataclass
+class UFTScriptArguments(ScriptArguments):
+    """Which task and data a script trains on; the model lives in TRL's ``ModelConfig``, training in ``UFTConfig``."""
+
+    task: str = field(
+        default="search_tree",
+        metadata={"help": "Task to train on: countdown, kk_logic, math, gsm8k, search_tree, or a registered task."},
+    )
+    task_options: str | None = field(
+        default=None,
+        metadata={
+            "help": "Options of the task's data generator as comma-separated key=value pairs, e.g. "
+            "'depth=8,branching=4' (search_tree) or 'num_numbers=(3, 5)' (countdown)."
+        },
+    )
+    dataset_format: str = field(
+        default="uft",
+        metadata={
+            "help": "With --dataset_name: 'uft' reads the official UFT parquet schema or files written by `uft-trl "
+            "data` (local path or Hub id); 'raw' reads the task's own source format (MATH-lighteval, gsm8k).",
+            "choices": ["uft", "raw"],
+        },
+    )
+    num_train: int = field(default=10240, metadata={"help": "Generated training rows (tasks with a generator)."})
+    num_test: int = field(default=256, metadata={"help": "Held-out rows for the no-hint accuracy."})
+    task_seed: int = field(default=0, metadata={"help": "Seed of generated data; the test split uses seed + 1."})
+    eval_every: int = field(
+        default=0, metadata={"help": "Log the no-hint test accuracy every this many steps (0: at the end only)."}
+    )
+    baseline: bool = field(
+        default=False,
+        metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
+    )
+
+    def generator_options(self) -> dict[str, Any]:
+        return parse_options(self.task_options)
+
+
+def parse_options(text: str | dict[str, Any] | None) -> dict[str, Any]:
+    """``"depth=8,num_numbers=(3, 5)"`` -> ``{"depth": 8, "num_numbers": (3, 5)}``; values are Python literals
+    (a bare word is a string). A YAML mapping passes through."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    pairs, depth, start = [], 0, 0
+    for i, char in enumerate(text + ","):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            pairs.append(text[start:i])
+            start = i + 1
+    options = {}
+    for pair in filter(str.strip, pairs):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"task option {pair.strip()!r} is not key=value (e.g. 'depth=8').")
+        try:
+            options[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            options[key.strip()] = value.strip()
+    return options

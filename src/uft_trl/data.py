@@ -1,79 +1,24 @@
-"""Reference solutions as lists of steps, and loading datasets in the official UFT schema."""
+"""Loading datasets: Hub ids, local files, the official UFT schema, and the rows a run trains and tests on.
+
+What a task's rows hold (ground-truth columns, types, difficulty) comes from its :class:`~uft_trl.tasks.Task`
+entry; nothing here names a task.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import logging
 from pathlib import Path
 from typing import Any
 
 import datasets
 from datasets import Dataset
 
-
-StepSplitter = Callable[[str], list[str]]
-
-# A sentence ends at . ! or ? followed by whitespace; the whitespace stays with the sentence so that
-# "".join(steps) gives back the original text exactly.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+from .hints import get_splitter, solution_steps
+from .tasks import Task, get_task, task_for_source
+from .tasks.base import reference_completion
 
 
-def split_lines(text: str) -> list[str]:
-    """One step per line, each keeping its newline: ``"".join(steps) == text``."""
-    return [line for line in text.splitlines(keepends=True) if line]
-
-
-def split_sentences(text: str) -> list[str]:
-    """One step per sentence, each keeping its trailing whitespace: ``"".join(steps) == text``."""
-    steps, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        steps.append(text[start : match.end()])
-        start = match.end()
-    if start < len(text):
-        steps.append(text[start:])
-    return steps
-
-
-# The official MATH data (liumy2010/UFT) cuts after every newline and after a period followed by one
-# whitespace character; matches the steps of all 1,024 reference test rows.
-_MATH_CUT = re.compile(r"\n|(?<=\.)\s")
-
-
-def split_math(text: str) -> list[str]:
-    """Steps in the style of the official MATH data: ``"".join(steps) == text``; blank lines are steps."""
-    steps, start = [], 0
-    for match in _MATH_CUT.finditer(text):
-        steps.append(text[start : match.end()])
-        start = match.end()
-    if start < len(text):
-        steps.append(text[start:])
-    return steps
-
-
-def split_auto(text: str) -> list[str]:
-    """Lines when the solution has several, else sentences (the default splitter)."""
-    lines = split_lines(text)
-    return lines if len(lines) > 1 else split_sentences(text)
-
-
-SPLITTERS: dict[str, StepSplitter] = {
-    "auto": split_auto,
-    "lines": split_lines,
-    "math": split_math,
-    "sentences": split_sentences,
-}
-
-
-def get_splitter(name_or_fn: str | StepSplitter) -> StepSplitter:
-    """Resolve a splitter given by name (``auto``, ``lines``, ``sentences``) or as a callable."""
-    if callable(name_or_fn):
-        return name_or_fn
-    try:
-        return SPLITTERS[name_or_fn]
-    except KeyError:
-        raise ValueError(
-            f"Unknown hint splitter {name_or_fn!r}; choose one of {sorted(SPLITTERS)} or pass a callable."
-        ) from None
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,38 +64,9 @@ def load_split(source: str | Path, split: str = "train", name: str | None = None
 # --------------------------------------------------------------------------------------------------
 # The official UFT schema (github liumy2010/UFT, data/*.parquet).
 
-# Ground-truth fields of ``reward_model.ground_truth`` -> top-level columns our task rewards read.
-_GROUND_TRUTH = {
-    "countdown": {"numbers": "nums", "target": "target"},
-    "kk_logic": {
-        "names": "names",
-        "solution": "solution",
-        "solution_text_format": "solution_text_format",
-        "statements": "statements",
-    },
-    "math": {"target": "target"},
-}
 # Columns of the official files that duplicate others (``question`` is the full prompt) or that no
 # reward reads; ``answer`` (steps + answer block) stays: it is the SFT target.
 _DROPPED = ("reward_model", "question", "ability", "extra_info")
-
-
-def detect_task(data_source: str) -> str:
-    """The task of an official UFT row from its ``data_source`` (``countdown``, ``kk_logic``, a MATH id)."""
-    source = str(data_source).lower()
-    if "countdown" in source:
-        return "countdown"
-    if "kk" in source or "knight" in source:
-        return "kk_logic"
-    if "math" in source or "gsm8k" in source:
-        return "math"
-    raise ValueError(f"Unknown data_source {data_source!r}: expected countdown, kk_logic or a MATH/GSM8K id.")
-
-
-def math_level(value: Any) -> int | None:
-    """``"Level 5"`` or ``5`` -> 5; MATH's few ``"Level ?"`` rows -> None."""
-    digits = re.sub(r"\D", "", str(value))
-    return int(digits) if digits else None
 
 
 def _plain_prompt(prompt: Any, chat: bool, where: str) -> Any:
@@ -161,57 +77,120 @@ def _plain_prompt(prompt: Any, chat: bool, where: str) -> Any:
     return prompt if chat else prompt[0]["content"]
 
 
-def load_uft_dataset(
-    path_or_hub_id: str | Path, split: str = "train", chat: bool = False, task: str | None = None, **kwargs: Any
-) -> Dataset:
-    """Rows of the official UFT parquet files, reshaped for GRPO and our task rewards as they are.
+def _checked_hint(value: Any, where: str, row: int, hint_column: str) -> Any:
+    """The row's solution as stored (a list of steps, or a string the trainer splits), checked as the trainer does."""
+    solution_steps(value, get_splitter("auto"), hint_column, f"{row} of {where}")
+    return value if isinstance(value, str) else list(value)
 
-    ``prompt`` becomes the plain-text content of its one user message (the paper uses no chat
-    template; ``chat=True`` keeps the message list), ``hint`` stays a list of steps, and
-    ``reward_model.ground_truth`` is flattened into the columns our rewards read: Countdown ``nums``
-    and ``target``; K&K ``names``, ``solution``, ``solution_text_format``, ``statements``; MATH
-    ``target``. Difficulty columns are added for per-difficulty accuracy (``num_count``,
-    ``num_people``; MATH ``level`` as an int). The task comes from ``data_source`` unless ``task``
-    is given. ``kwargs`` go to ``datasets.load_dataset`` for Hub ids.
+
+def _single_task(raw: Dataset, where: str) -> Task:
+    if "data_source" not in raw.column_names:
+        raise ValueError(f"{where}: no 'data_source' column to tell the task from; pass the task explicitly.")
+    tasks = {task_for_source(source).name for source in raw.unique("data_source")}
+    if len(tasks) != 1:
+        raise ValueError(f"{where}: rows of several tasks {sorted(tasks)}; load them separately.")
+    return get_task(tasks.pop())
+
+
+def load_uft_dataset(
+    path_or_hub_id: str | Path,
+    split: str = "train",
+    chat: bool = False,
+    task: str | None = None,
+    hint_column: str = "hint",
+    **kwargs: Any,
+) -> Dataset:
+    """Rows of the official UFT parquet files, or of files written by ``uft-trl data``, ready for a task's reward.
+
+    Official rows are reshaped: ``prompt`` becomes the plain-text content of its one user message (the
+    paper uses no chat template; ``chat=True`` keeps the message list), the hint stays a list of steps,
+    and ``reward_model.ground_truth`` is flattened into the columns the task's reward reads (its
+    ``Task.ground_truth``), cast and given a difficulty column by ``Task.prepare``. Rows already in the
+    project's own shape (no ``reward_model`` column) are checked and kept. The task comes from
+    ``data_source`` unless ``task`` is given. ``kwargs`` go to ``datasets.load_dataset`` for Hub ids.
     """
-    where = f"UFT dataset {path_or_hub_id} (split {split!r})"
+    where = f"dataset {path_or_hub_id} (split {split!r})"
     raw = load_split(path_or_hub_id, split=split, **kwargs)
-    missing = [c for c in ("prompt", "hint", "reward_model") if c not in raw.column_names]
-    if task is None and "data_source" not in raw.column_names:
-        missing.append("data_source")
+    entry = get_task(task) if task is not None else _single_task(raw, where)
+    official = "reward_model" in raw.column_names
+    needed = ["prompt", hint_column] + (["reward_model"] if official else list(entry.ground_truth.values()))
+    missing = [c for c in needed if c not in raw.column_names]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; found {raw.column_names}.")
-    if task is None:
-        tasks = {detect_task(source) for source in raw.unique("data_source")}
-        if len(tasks) != 1:
-            raise ValueError(f"{where}: rows of several tasks {sorted(tasks)}; load them separately.")
-        task = tasks.pop()
-    if task not in _GROUND_TRUTH:
-        raise ValueError(f"{where}: unknown task {task!r}; choose one of {sorted(_GROUND_TRUTH)}.")
-    fields = _GROUND_TRUTH[task]
+        raise ValueError(
+            f"{where}: missing column(s) {missing} for task '{entry.name}'; found {raw.column_names}. Expected the "
+            "official UFT schema (prompt, hint, reward_model, data_source) or the rows `uft-trl data` writes."
+        )
 
     def reshape(row: dict[str, Any], index: int) -> dict[str, Any]:
-        truth = (row.pop("reward_model") or {}).get("ground_truth") or {}
-        absent = [f for f in fields if truth.get(f) is None]
+        row[hint_column] = _checked_hint(row[hint_column], where, index, hint_column)
+        if not official:
+            row["prompt"] = _plain_prompt(row["prompt"], chat, f"{where}, row {index}")
+            return entry.prepare(row) if entry.prepare else row
+        truth = (row.get("reward_model") or {}).get("ground_truth") or {}
+        absent = [f for f in entry.ground_truth if truth.get(f) is None]
         if absent:
             raise ValueError(f"{where}, row {index}: missing reward_model.ground_truth field(s) {absent}.")
         out = {k: v for k, v in row.items() if k not in _DROPPED}
         out["prompt"] = _plain_prompt(row["prompt"], chat, f"{where}, row {index}")
-        out["hint"] = list(row["hint"])
-        out.update({column: truth[field] for field, column in fields.items()})
-        if task == "countdown":
-            out["nums"] = [int(n) for n in out["nums"]]
-            out["target"] = int(out["target"])
-            out["num_count"] = len(out["nums"])
-        elif task == "kk_logic":
-            out["solution"] = [bool(s) for s in out["solution"]]
-            out["num_people"] = len(out["names"])
-        else:
-            out["target"] = str(out["target"])
-            if "level" in row:
-                out["level"] = math_level(row["level"])
-        return out
+        out.update({column: truth[field] for field, column in entry.ground_truth.items()})
+        return entry.prepare(out) if entry.prepare else out
 
     # Rows are rebuilt rather than mapped: Dataset.map would cast a rewritten column back to the
     # file's type when it can (an int "level" back to a string).
     return Dataset.from_list([reshape(row, index) for index, row in enumerate(raw)])
+
+
+# --------------------------------------------------------------------------------------------------
+# The rows of a run.
+
+
+def load_run_datasets(
+    task: Task,
+    dataset_name: str | None = None,
+    dataset_format: str = "uft",
+    train_split: str = "train",
+    test_split: str = "test",
+    num_train: int = 10240,
+    num_test: int = 256,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    hint_column: str = "hint",
+) -> tuple[Dataset, Dataset | None]:
+    """Train and test rows: generated (test with ``seed + 1``) when no dataset is named and the task has a
+    generator, else loaded. A named dataset without a test split gives ``None`` for the test rows."""
+    if dataset_name is None and task.build is not None:
+        options = options or {}
+        return task.generate(num_train, seed=seed, **options), task.generate(num_test, seed=seed + 1, **options)
+
+    def load(split: str) -> Dataset:
+        if dataset_format == "raw" or dataset_name is None:
+            return task.load_source(dataset_name, split)
+        return load_uft_dataset(dataset_name, split=split, task=task.name, hint_column=hint_column)
+
+    train = load(train_split)
+    try:
+        test = load(test_split)
+    except (FileNotFoundError, ValueError) as error:
+        logger.warning("no test split (%s); the no-hint accuracy is skipped", error)
+        return train, None
+    if num_test and len(test) > num_test:
+        test = test.shuffle(seed=seed).select(range(num_test))
+    return train, test
+
+
+def sft_dataset(dataset: Dataset, task: Task, hint_column: str = "hint") -> Dataset:
+    """Prompt/completion rows for TRL's SFTTrainer: the whole reference solution, answer block included."""
+
+    def to_example(row: dict[str, Any], index: int) -> dict[str, Any]:
+        if isinstance(row.get("answer"), str) and row["answer"]:
+            text = row["answer"]  # the official UFT data and generated rows hold steps + answer block already
+        else:
+            steps = solution_steps(row[hint_column], get_splitter("auto"), hint_column, index)
+            answer = task.reference_answer(row) if task.reference_answer else None
+            text = "".join(steps) if answer is None else reference_completion(steps, answer)
+        if isinstance(row["prompt"], str):
+            return {"prompt": row["prompt"], "completion": text}
+        return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}
+
+    keep = [c for c in dataset.column_names if c != "prompt"]
+    return dataset.map(to_example, with_indices=True, remove_columns=keep)

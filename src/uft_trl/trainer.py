@@ -2,10 +2,10 @@
 
 Thin overrides of GRPOTrainer, each calling ``super()``:
 
-* ``_generate_and_score_completions`` draws one hint per prompt group (see ``hints.py``), passes the
+* ``_generate_and_score_completions`` draws one hint per prompt group (see ``uft_trl.hints``), passes the
   revealed text to the reward functions as ``hint_text`` and records where the hint tokens sit;
 * ``_tokenize_prompts`` appends the hint token ids (cut to the solution's own token boundary, see
-  ``tokenize_hint``) to the prompt ids. Every generation backend
+  ``uft_trl.hints.tokenize_hint``) to the prompt ids. Every generation backend
   (transformers, continuous batching, vLLM colocate and server) and every log-prob pass (old,
   reference, current) reads those same ids, so hint tokens are prompt context everywhere: they are
   outside the completion mask and never enter the policy-gradient, KL, entropy or importance terms;
@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from datasets import Dataset
 from transformers.utils import logging
 from trl import GRPOTrainer
 
 from .config import UFTConfig
-from .data import StepSplitter, get_splitter
-from .hints import ScheduleParams, get_schedule, hint_text, resolve_horizon, revealed_steps
+from .hints import (
+    ScheduleParams,
+    StepSplitter,
+    draw_hint_length,
+    fit_hint,
+    get_schedule,
+    get_splitter,
+    resolve_hint_steps,
+    solution_steps,
+)
 
 
 logger = logging.get_logger(__name__)
@@ -41,67 +47,6 @@ UFT_CITATION = textwrap.dedent("""\
         booktitle    = {Advances in Neural Information Processing Systems},
         eprint       = {arXiv:2505.16984},
     }""")
-
-
-def steps_of(value: Any, splitter: StepSplitter, column: str, row: int | str) -> list[str]:
-    """A row's solution as a list of steps, or a clear error naming the column and the row."""
-    if isinstance(value, str):
-        return splitter(value)
-    if value is None:
-        raise ValueError(
-            f"Row {row}: column '{column}' is None. Give every row its reference solution as a list of steps "
-            "(or a string to split), or use hint_schedule='none' to train without hints."
-        )
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, Sequence):
-        raise ValueError(
-            f"Row {row}: column '{column}' holds a {type(value).__name__}; expected a list of step strings or a string."
-        )
-    for position, step in enumerate(value):
-        if not isinstance(step, str):
-            raise ValueError(
-                f"Row {row}: step {position} of column '{column}' is a {type(step).__name__} ({step!r}); every step "
-                "must be a string."
-            )
-    return list(value)
-
-
-def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | str) -> list[str]:
-    """`steps_of`, refusing empty solutions: a row that can never be hinted is almost always a data bug."""
-    steps = steps_of(value, splitter, column, row)
-    if not any(step.strip() for step in steps):
-        raise ValueError(
-            f"Row {row}: column '{column}' is empty ({value!r}). Give the row its reference solution, or drop "
-            "rows without one (dataset.filter(...)) before training."
-        )
-    return steps
-
-
-def solution_ids(tokenizer, steps: list[str]) -> list[int]:
-    """The whole solution's token ids: what a hint is cut against (`tokenize_hint`)."""
-    return tokenizer("".join(steps), add_special_tokens=False)["input_ids"]
-
-
-def tokenize_hint(tokenizer, steps: list[str], revealed: int, whole: list[int] | None = None) -> tuple[str, list[int]]:
-    """The hint's text and token ids, cut back to the tokens it shares with the whole solution.
-
-    Tokenized alone, a hint can end on a token that the solution never contains where the hint stops: with
-    leading-space tokenizers (Qwen, Llama), "... a knight. " ends on a lone " " while the solution continues
-    " No ...". Rollouts would start from a context the model never saw in training, and the hint NLL would teach
-    it. The common prefix of both tokenizations ends where the solution's own tokens do; the characters cut off
-    (usually one space or newline) are left for the model to generate. ``whole`` is `solution_ids`, when the
-    caller already has it.
-    """
-    text = hint_text(steps, revealed)
-    if not text:
-        return "", []
-    alone = tokenizer(text, add_special_tokens=False)["input_ids"]
-    whole = solution_ids(tokenizer, steps) if whole is None else whole
-    shared = next((i for i, (a, b) in enumerate(zip(alone, whole)) if a != b), min(len(alone), len(whole)))
-    if shared == len(alone):
-        return text, alone
-    return tokenizer.decode(alone[:shared], skip_special_tokens=True), alone[:shared]
 
 
 class UFTTrainer(GRPOTrainer):
@@ -205,61 +150,51 @@ class UFTTrainer(GRPOTrainer):
     # ----------------------------------------------------------------------------------------------- hints
 
     def schedule_params(self) -> ScheduleParams:
-        """The schedule's parameters, with T_hint resolved against the run's total steps."""
+        """The schedule's parameters, with ``hint_steps`` resolved against the run's total steps."""
         return ScheduleParams(
             p_high=self.args.hint_p_high,
             p_low=self.args.hint_p_low,
-            horizon=resolve_horizon(self.args.hint_steps, max(self.state.max_steps, 1)),
+            hint_steps=resolve_hint_steps(self.args.hint_steps, max(self.state.max_steps, 1)),
         )
 
     def _draw_hints(self, inputs: list[dict[str, Any]]) -> tuple[list[str], list[list[int]], list[float]]:
-        """One hint per prompt group (text, token ids, revealed fraction of the steps): rows are grouped by their
-        position in the global generation batch."""
+        """One hint per prompt group (text, token ids, revealed fraction of the solution): rows are grouped by
+        their position in the global generation batch."""
         step = self.state.global_step + 1
         params = self.schedule_params()
         first_row = self.accelerator.process_index * len(inputs)
-        budgets = self._hint_budgets(inputs)
-        texts, ids, fractions, truncated = [], [], [], []
+        room = self._hint_room(inputs)
+        drawn: dict[int, tuple[str, list[int], float, bool]] = {}  # the rows of a group are copies of one prompt
         for i, row in enumerate(inputs):
-            steps = solution_steps(
-                row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
-            )
             group = (first_row + i) // self.num_generations
-            revealed = revealed_steps(
-                self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
-            )
-            fitted, (text, hint_ids) = self._fit_to_budget(steps, revealed, budgets[i])
-            truncated.append(fitted < revealed)
-            texts.append(text)
-            ids.append(hint_ids)
-            fractions.append(fitted / len(steps))
-        self._truncated = truncated
+            if group not in drawn:
+                steps = solution_steps(
+                    row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
+                )
+                revealed = draw_hint_length(
+                    self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
+                )
+                kept, text, hint_ids = fit_hint(self._tokenizer, steps, revealed, room[i])
+                drawn[group] = (text, hint_ids, kept / len(steps), kept < revealed)
+        rows = [drawn[(first_row + i) // self.num_generations] for i in range(len(inputs))]
+        texts, ids, fractions, self._truncated = (list(column) for column in zip(*rows, strict=True))
         self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
         return texts, ids, fractions
 
-    def _hint_budgets(self, inputs: list[dict[str, Any]]) -> list[int | None]:
+    def _hint_room(self, inputs: list[dict[str, Any]]) -> list[int | None]:
         """Per row, the most hint tokens that fit: `hint_max_tokens` and the context left after prompt and completion.
 
-        Depends only on the prompt, so every rollout of a group gets the same budget and the same hint.
+        Depends only on the prompt, so every rollout of a group gets the same cut and the same hint.
         """
         context = self.args.vllm_max_model_length if self.args.use_vllm else None
         context = context or getattr(self.model.config, "max_position_embeddings", None)
         if context is None:
             return [self.args.hint_max_tokens] * len(inputs)
         prompt_ids, _, _ = self._tokenize_prompts([row["prompt"] for row in inputs])
-        budgets = [max(context - len(ids) - self.args.max_completion_length, 0) for ids in prompt_ids]
+        room = [max(context - len(ids) - self.args.max_completion_length, 0) for ids in prompt_ids]
         if self.args.hint_max_tokens is not None:
-            budgets = [min(budget, self.args.hint_max_tokens) for budget in budgets]
-        return budgets
-
-    def _fit_to_budget(self, steps: list[str], revealed: int, budget: int | None) -> tuple[int, tuple[str, list[int]]]:
-        """The most whole steps, at most `revealed`, whose hint fits in `budget` tokens, and that hint."""
-        whole = solution_ids(self._tokenizer, steps)  # once per row, however many steps the budget removes
-        hint = tokenize_hint(self._tokenizer, steps, revealed, whole)
-        while budget is not None and len(hint[1]) > budget:
-            revealed -= 1
-            hint = tokenize_hint(self._tokenizer, steps, revealed, whole)
-        return revealed, hint
+            room = [min(tokens, self.args.hint_max_tokens) for tokens in room]
+        return room
 
     def _tokenize_prompts(self, prompts: list):
         prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
@@ -336,7 +271,7 @@ class UFTTrainer(GRPOTrainer):
         facts = {
             "hint schedule": args.hint_schedule,
             "p_high / p_low": f"{args.hint_p_high} / {args.hint_p_low}",
-            "hint horizon (T_hint)": args.hint_steps,
+            "hint_steps (T_hint)": args.hint_steps,
             "max chunks": args.hint_max_chunks,
             "sft_loss_coef": args.sft_loss_coef,
             "beta (KL)": args.beta,

@@ -1,70 +1,58 @@
-"""Tasks with step-level hints. Each module: a dataset builder, ``verify()`` and reward functions.
+"""Tasks with step-level hints: one module per task, each declaring its own :class:`Task` entry.
 
-The registry below is what the command line and the recipes use to find a task by name.
+The registry maps a task name to where its entry lives, so a task module (and what it imports, such
+as ``math_verify``) is imported only when the task is used. Adding a built-in task is one module plus
+one line in ``BUILTIN_TASKS``; a task of your own is one ``register_task(Task(...))`` call.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from datasets import Dataset
+from .base import Task
 
 
-@dataclass(frozen=True)
-class Task:
-    """Where a task lives and how the command line drives it."""
-
-    name: str
-    module: str
-    generator: str | None  # builder of procedurally generated data, called as builder(n, seed=..., **kwargs)
-    raw_loader: str | None  # builder from a raw source (Hub id or local file), called as loader(source, split=...)
-    default_source: str | None  # Hub id of the raw source
-    difficulty: str | None  # column for per-difficulty accuracy
-    max_completion_length: int
-    reward: str = "accuracy_reward"
-
-    def _module(self):
-        return importlib.import_module(self.module)
-
-    def reward_function(self) -> Callable[..., list[float]]:
-        return getattr(self._module(), self.reward)
-
-    def generate(self, n: int, seed: int, **kwargs: Any) -> Dataset:
-        if self.generator is None:
-            raise ValueError(f"Task '{self.name}' has no generator: pass --dataset_name (a Hub id or a local file).")
-        return getattr(self._module(), self.generator)(n, seed=seed, **kwargs)
-
-    def load_raw(self, source: str | None, split: str) -> Dataset:
-        if self.raw_loader is None:
-            raise ValueError(f"Task '{self.name}' has no raw-source loader; use --dataset_format uft.")
-        return getattr(self._module(), self.raw_loader)(source or self.default_source, split=split)
-
-
-TASKS: dict[str, Task] = {
-    task.name: task
-    for task in (
-        Task("search_tree", "uft_trl.tasks.search_tree", "build_dataset", None, None, "depth", 16),
-        Task("countdown", "uft_trl.tasks.countdown", "build_dataset", None, None, "num_count", 1024),
-        Task("kk_logic", "uft_trl.tasks.knights_knaves", "build_dataset", None, None, "num_people", 1024),
-        Task(
-            "math",
-            "uft_trl.tasks.math",
-            None,
-            "build_math_dataset",
-            "DigitalLearningGmbH/MATH-lighteval",
-            "level",
-            1024,
-        ),
-        Task("gsm8k", "uft_trl.tasks.math", None, "build_gsm8k_dataset", "openai/gsm8k", None, 1024),
-    )
+# name -> "module:attribute" of its Task entry
+BUILTIN_TASKS: dict[str, str] = {
+    "countdown": "uft_trl.tasks.countdown:TASK",
+    "gsm8k": "uft_trl.tasks.math:GSM8K_TASK",
+    "kk_logic": "uft_trl.tasks.knights_knaves:TASK",
+    "math": "uft_trl.tasks.math:MATH_TASK",
+    "search_tree": "uft_trl.tasks.search_tree:TASK",
 }
+_REGISTERED: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> Task:
+    """Make ``task`` available by name to the loaders and the command line (``--task NAME``)."""
+    if not isinstance(task, Task):
+        raise TypeError(f"register_task needs a uft_trl.tasks.Task, got {type(task).__name__}.")
+    _REGISTERED[task.name] = task
+    return task
+
+
+def task_names() -> list[str]:
+    return sorted(set(BUILTIN_TASKS) | set(_REGISTERED))
 
 
 def get_task(name: str) -> Task:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(f"Unknown task {name!r}; choose one of {sorted(TASKS)}.") from None
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in BUILTIN_TASKS:
+        raise ValueError(f"Unknown task {name!r}; choose one of {task_names()} or add one with register_task().")
+    module, attribute = BUILTIN_TASKS[name].split(":")
+    return register_task(getattr(importlib.import_module(module), attribute))
+
+
+def task_for_source(data_source: str) -> Task:
+    """The task an official row belongs to, from its ``data_source`` (``countdown``, ``kk_logic``, a math id)."""
+    source = str(data_source).lower()
+    matches = [task for task in map(get_task, task_names()) if any(key in source for key in task.data_sources)]
+    if len(matches) != 1:
+        known = sorted(key for name in task_names() for key in get_task(name).data_sources)
+        problem = "matches no task" if not matches else f"matches several tasks {[t.name for t in matches]}"
+        raise ValueError(f"data_source {data_source!r} {problem}; known data_source keys: {known}.")
+    return matches[0]
+
+
+__all__ = ["BUILTIN_TASKS", "Task", "get_task", "register_task", "task_for_source", "task_names"]

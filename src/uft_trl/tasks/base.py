@@ -1,16 +1,69 @@
-"""The shape every task shares: a prompt format, answer extraction, and TRL-style rewards.
+"""The shape every task shares: its registry entry, a prompt format, answer extraction, TRL-style rewards.
 
 A task module exposes ``build_dataset(...)`` (rows with ``prompt``, ``hint`` and ground-truth
-columns), ``verify(answer, **ground_truth) -> bool`` and reward functions built with
-:func:`make_reward`. Rewards follow the paper: 1.0 for a correct answer, 0.1 for a well-formed but
-wrong one, 0.0 otherwise.
+columns) or a loader, ``verify(answer, **ground_truth) -> bool``, reward functions built with
+:func:`make_reward`, and a :class:`Task` entry that tells the loaders and the command line all of
+that. Rewards follow the paper: 1.0 for a correct answer, 0.1 for a well-formed but wrong one, 0.0
+otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything outside a task module needs to know about the task, declared by the module itself.
+
+    The loaders (``uft_trl.data``), the command line and the benchmarks read these fields; none of them
+    names a task. Register a task of your own with ``uft_trl.tasks.register_task``.
+    """
+
+    name: str
+    reward: Callable[..., list[float]]
+    """TRL reward function: 1.0 correct, 0.1 well-formed but wrong, 0.0 otherwise."""
+    build: Callable[..., Any] | None = None
+    """Generator, called as ``build(n, seed=..., **options)``; None when the data must be loaded."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The generator's options a user may set (``--task_options``), with their defaults."""
+    load: Callable[..., Any] | None = None
+    """Loader of the task's own source format, called as ``load(source, split=...)``."""
+    default_source: str | None = None
+    """Hub id or path ``load`` reads when no dataset is named."""
+    data_sources: tuple[str, ...] = ()
+    """Lower-case substrings of the official files' ``data_source`` values that belong to this task."""
+    ground_truth: Mapping[str, str] = field(default_factory=dict)
+    """Official ``reward_model.ground_truth`` field -> the dataset column the reward reads."""
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Casts a loaded official row's ground-truth columns to what the reward expects and adds ``difficulty``."""
+    reference_answer: Callable[[dict[str, Any]], str] | None = None
+    """The answer block's content for a built row (SFT targets); None: the solution steps alone."""
+    difficulty: str | None = None
+    """Column for per-difficulty accuracy."""
+    max_completion_length: int = 1024
+    """Completion length that fits the task's solutions."""
+
+    def generate(self, n: int, seed: int, **options: Any):
+        """``n`` generated rows; ``options`` override the declared defaults and must be among them."""
+        if self.build is None:
+            raise ValueError(f"Task '{self.name}' has no generator: pass --dataset_name (a Hub id or a local file).")
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise ValueError(f"Task '{self.name}' has no generator option(s) {unknown}; its options: {known}.")
+        return self.build(n, seed=seed, **{**self.options, **options})
+
+    def load_source(self, source: str | None, split: str):
+        """Rows from the task's own source format (``--dataset_format raw``)."""
+        if self.load is None:
+            raise ValueError(
+                f"Task '{self.name}' reads only the official UFT schema and its own generated files; drop "
+                "--dataset_format raw."
+            )
+        return self.load(source or self.default_source, split=split)
 
 
 SYSTEM_PREAMBLE = (

@@ -16,7 +16,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import make_prompt, make_reward, reference_completion
+from .base import Task, make_prompt, make_reward, reference_completion
 
 
 EXAMPLE_ANSWER = "(1 + 2) / 3"
@@ -292,3 +292,23 @@ def build_dataset(
         rows["target"].append(target)
         rows["num_count"].append(len(nums))
     return Dataset.from_dict(rows)
+
+
+def _prepare(row: dict[str, Any]) -> dict[str, Any]:
+    row["nums"] = [int(n) for n in row["nums"]]
+    row["target"] = int(row["target"])
+    row["num_count"] = len(row["nums"])
+    return row
+
+
+TASK = Task(
+    name="countdown",
+    reward=accuracy_reward,
+    build=build_dataset,
+    options={"num_numbers": (3, 4), "number_range": (1, 99), "target_range": (10, 100)},
+    data_sources=("countdown",),
+    ground_truth={"numbers": "nums", "target": "target"},
+    prepare=_prepare,
+    difficulty="num_count",
+    max_completion_length=1024,
+)

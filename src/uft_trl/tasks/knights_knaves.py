@@ -18,7 +18,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import make_prompt, make_reward, reference_completion
+from .base import Task, make_prompt, make_reward, reference_completion
 
 
 NAMES = (  # noqa: SIM905 - the benchmark's common names
@@ -255,7 +255,7 @@ def verify(answer: Any, names: Sequence[str], solution: Sequence[bool]) -> bool:
     return bool(truth) and said == truth
 
 
-accuracy_reward = make_reward(verify, ["names", "solution"], "kk_reward")
+accuracy_reward = make_reward(verify, ["names", "solution"], "kk_logic_reward")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,3 +333,27 @@ def build_dataset(
         rows["statements"].append(repr(statements))
         rows["num_people"].append(size)
     return Dataset.from_dict(rows)
+
+
+def _prepare(row: dict[str, Any]) -> dict[str, Any]:
+    row["solution"] = [bool(s) for s in row["solution"]]
+    row["num_people"] = len(row["names"])
+    return row
+
+
+TASK = Task(
+    name="kk_logic",
+    reward=accuracy_reward,
+    build=build_dataset,
+    options={"num_people": (2, 8)},
+    data_sources=("kk", "knight"),
+    ground_truth={
+        "names": "names",
+        "solution": "solution",
+        "solution_text_format": "solution_text_format",
+        "statements": "statements",
+    },
+    prepare=_prepare,
+    difficulty="num_people",
+    max_completion_length=1024,
+)

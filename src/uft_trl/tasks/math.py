@@ -20,9 +20,10 @@ import math_verify
 from datasets import Dataset
 from math_verify.errors import TimeoutException
 
-from ..data import StepSplitter, get_splitter, load_split, math_level
+from ..data import load_split
+from ..hints import StepSplitter, get_splitter
 from . import math_sandbox as sandbox
-from .base import make_prompt, make_reward
+from .base import Task, make_prompt, make_reward
 
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,12 @@ def gsm8k_steps(answer: str) -> list[str]:
     """One step per rationale line, calculator annotations removed, the ``####`` line left out."""
     rationale = _ANNOTATION.sub("", answer.split("####", 1)[0]).rstrip()
     return [line for line in rationale.splitlines(keepends=True) if line]
+
+
+def math_level(value: Any) -> int | None:
+    """``"Level 5"`` or ``5`` -> 5; MATH's few ``"Level ?"`` rows -> None."""
+    digits = re.sub(r"\D", "", str(value))
+    return int(digits) if digits else None
 
 
 def reference_answer(row: dict[str, Any]) -> str:
@@ -257,3 +264,34 @@ def build_gsm8k_dataset(
         }
 
     return _collect(raw, make_row, on_bad_row, f"GSM8K {source} ({split})")
+
+def _prepare(row: dict[str, Any]) -> dict[str, Any]:
+    row["target"] = str(row["target"])
+    if "level" in row:
+        row["level"] = math_level(row["level"])
+    return row
+
+
+MATH_TASK = Task(
+    name="math",
+    reward=accuracy_reward,
+    load=build_math_dataset,
+    default_source="DigitalLearningGmbH/MATH-lighteval",
+    data_sources=("math", "gsm8k", "aime", "amc", "minerva", "olympiad", "hle"),
+    ground_truth={"target": "target"},
+    prepare=_prepare,
+    reference_answer=reference_answer,
+    difficulty="level",
+    max_completion_length=1024,
+)
+
+GSM8K_TASK = Task(
+    name="gsm8k",
+    reward=make_reward(verify, ["target"], "gsm8k_reward"),
+    load=build_gsm8k_dataset,
+    default_source="openai/gsm8k",
+    ground_truth={"target": "target"},
+    prepare=_prepare,
+    reference_answer=reference_answer,
+    max_completion_length=1024,
+)

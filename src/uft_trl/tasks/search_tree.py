@@ -16,7 +16,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import completion_text
+from .base import Task, completion_text
 
 
 ACTIONS = "abcdefghijklmnop"
@@ -73,7 +73,7 @@ def verify(answer: str | None, path: str) -> bool:
     return isinstance(answer, str) and answer.strip() == path
 
 
-def accuracy_reward(
+def search_tree_reward(
     completions: list[Any], path: list[str], hint_text: list[str] | None = None, **kwargs
 ) -> list[float]:
     """1.0 when the revealed hint followed by the generated text spells the path, else 0.0."""
@@ -82,3 +82,16 @@ def accuracy_reward(
         1.0 if verify(hint + completion_text(completion), truth) else 0.0
         for completion, truth, hint in zip(completions, path, hints, strict=True)
     ]
+
+
+accuracy_reward = search_tree_reward  # the name every task module gives its reward
+
+
+TASK = Task(
+    name="search_tree",
+    reward=accuracy_reward,
+    build=build_dataset,
+    options={"depth": 5, "branching": 4},
+    difficulty="depth",
+    max_completion_length=16,
+)

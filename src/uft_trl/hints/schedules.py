@@ -1,24 +1,27 @@
 """How much of each solution to reveal: schedules, chunking and group-seeded sampling.
 
+Words used throughout: a *step* is a training step ``t`` (TRL's global step, counted from 1); a
+solution is a list of *solution steps*; ``hint_steps`` is the hint horizon (T_hint in the paper):
+no hints after it.
+
 Pure functions of (seed, step, group): no torch, no trainer, no process-local random state. Every
 rollout of a prompt group, on whichever process it runs, draws the same hint, and a resumed run
-draws what an uninterrupted one would have. Matches the official UFT code:
+draws what an uninterrupted one would have. Matches the official UFT code, with ``n`` solution steps
+and ``T = hint_steps``:
 
-* steps are coarsened into ``num = min(max_chunks, len(steps))`` chunks with boundaries
-  ``round(i / num * len(steps))`` (the last one is ``len(steps)``);
+* the solution is coarsened into ``num = min(max_chunks, n)`` chunks with boundaries
+  ``round(i / num * n)`` (the last one is ``n``);
 * cosine (UFT): ``p(t) = p_low + (p_high - p_low)(1 + cos(pi t / T)) / 2`` for ``t <= T``, then 0,
   and the revealed chunks ``l ~ Binomial(num, p(t))``;
 * staged: ``l = num - t // (T // (num + 1))`` clipped to ``[0, num]``, 0 after T;
 * uniform (R3): ``l`` uniform over ``0..num``. The official code never stops hinting here; we stop
   after T like every other schedule, so a run always ends on the model's own solutions.
-
-``t`` is the global step counted from 1.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +29,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ScheduleParams:
-    """The knobs of a schedule, resolved to steps (``horizon`` is T_hint)."""
+    """The knobs of a schedule, with ``hint_steps`` (T_hint) resolved to a number of training steps."""
 
     p_high: float
     p_low: float
-    horizon: int
+    hint_steps: int
 
 
 class HintSchedule:
@@ -49,28 +52,28 @@ class HintSchedule:
 
 
 class Cosine(HintSchedule):
-    """UFT: cosine annealing from p_high to p_low over the horizon, no hints afterwards."""
+    """UFT: cosine annealing from p_high to p_low over the hint steps, no hints afterwards."""
 
     def probability(self, step, params):
-        if step > params.horizon:
+        if step > params.hint_steps:
             return 0.0
-        return params.p_low + 0.5 * (params.p_high - params.p_low) * (1 + math.cos(math.pi * step / params.horizon))
+        return params.p_low + 0.5 * (params.p_high - params.p_low) * (1 + math.cos(math.pi * step / params.hint_steps))
 
 
 class Linear(HintSchedule):
-    """Linear decay from p_high to p_low over the horizon, no hints afterwards."""
+    """Linear decay from p_high to p_low over the hint steps, no hints afterwards."""
 
     def probability(self, step, params):
-        if step > params.horizon:
+        if step > params.hint_steps:
             return 0.0
-        return params.p_high + (params.p_low - params.p_high) * step / params.horizon
+        return params.p_high + (params.p_low - params.p_high) * step / params.hint_steps
 
 
 class Constant(HintSchedule):
-    """p_high for the whole horizon, no hints afterwards."""
+    """p_high until hint_steps, no hints afterwards."""
 
     def probability(self, step, params):
-        return params.p_high if step <= params.horizon else 0.0
+        return params.p_high if step <= params.hint_steps else 0.0
 
 
 class NoHints(HintSchedule):
@@ -84,9 +87,9 @@ class Staged(HintSchedule):
     """Staircase: all chunks first, one fewer every ``T // (num + 1)`` steps."""
 
     def revealed_chunks(self, step, num_chunks, params, rng):
-        if step > params.horizon or num_chunks == 0:
+        if step > params.hint_steps or num_chunks == 0:
             return 0
-        stair = max(params.horizon // (num_chunks + 1), 1)
+        stair = max(params.hint_steps // (num_chunks + 1), 1)
         return min(max(num_chunks - step // stair, 0), num_chunks)
 
     def probability(self, step, params):
@@ -98,12 +101,12 @@ class Uniform(HintSchedule):
     """R3-like: every chunk boundary equally likely."""
 
     def revealed_chunks(self, step, num_chunks, params, rng):
-        if step > params.horizon:
+        if step > params.hint_steps:
             return 0
         return int(rng.integers(0, num_chunks + 1))
 
     def probability(self, step, params):
-        return 0.5 if step <= params.horizon else 0.0
+        return 0.5 if step <= params.hint_steps else 0.0
 
 
 SCHEDULES: dict[str, HintSchedule] = {
@@ -138,13 +141,13 @@ def get_schedule(name: str) -> HintSchedule:
         ) from None
 
 
-def chunk_boundaries(num_steps: int, max_chunks: int = 5) -> list[int]:
-    """Step counts a hint may reveal: ``[0, ..., num_steps]`` with at most ``max_chunks + 1`` entries."""
-    num = min(max_chunks, num_steps)
+def chunk_boundaries(num_solution_steps: int, max_chunks: int = 5) -> list[int]:
+    """Solution-step counts a hint may reveal: ``[0, ..., num_solution_steps]``, at most ``max_chunks + 1`` entries."""
+    num = min(max_chunks, num_solution_steps)
     if num == 0:
         return [0]
-    boundaries = [round(i / num * num_steps) for i in range(num + 1)]
-    boundaries[-1] = num_steps
+    boundaries = [round(i / num * num_solution_steps) for i in range(num + 1)]
+    boundaries[-1] = num_solution_steps
     return boundaries
 
 
@@ -153,29 +156,24 @@ def group_rng(seed: int, step: int, group: int) -> np.random.Generator:
     return np.random.default_rng([seed, step, group])
 
 
-def revealed_steps(
+def draw_hint_length(
     schedule: HintSchedule,
     params: ScheduleParams,
-    num_steps: int,
+    num_solution_steps: int,
     max_chunks: int,
     seed: int,
     step: int,
     group: int,
 ) -> int:
-    """How many solution steps the hint of ``group`` reveals at ``step``."""
-    boundaries = chunk_boundaries(num_steps, max_chunks)
+    """How many solution steps the hint of prompt ``group`` reveals at training ``step``."""
+    boundaries = chunk_boundaries(num_solution_steps, max_chunks)
     chunks = schedule.revealed_chunks(step, len(boundaries) - 1, params, group_rng(seed, step, group))
     return boundaries[chunks]
 
 
-def hint_text(steps: Sequence[str], num_revealed: int) -> str:
-    """The hint is the concatenation of the first steps (they carry their own separators)."""
-    return "".join(steps[:num_revealed])
-
-
-def resolve_horizon(hint_steps: float, max_steps: int) -> int:
-    """T_hint in steps: a value below 1 is a fraction of the run, as transformers' ``save_steps``."""
+def resolve_hint_steps(hint_steps: float, max_steps: int) -> int:
+    """``hint_steps`` in training steps: a value below 1 is a fraction of the run, as transformers' ``save_steps``."""
     if hint_steps <= 0:
         raise ValueError(f"hint_steps must be positive, got {hint_steps}.")
-    horizon = math.ceil(hint_steps * max_steps) if hint_steps < 1 else int(hint_steps)
-    return max(horizon, 1)
+    resolved = math.ceil(hint_steps * max_steps) if hint_steps < 1 else int(hint_steps)
+    return max(resolved, 1)
