@@ -10,6 +10,7 @@ from uft_trl.evaluation import evaluate
 from uft_trl.tasks import search_tree
 
 
+@pytest.mark.slow
 def test_embedded_default_runs_end_to_end_on_a_reduced_budget(tmp_path, capsys):
     out = tmp_path / "run-uft"
     main(
@@ -70,6 +71,7 @@ def test_data_command_writes_generated_rows(tmp_path):
     assert all("".join(row["hint"]) == row["path"] and row["prompt"].endswith(":") for row in rows)
 
 
+@pytest.mark.slow
 def test_sft_trains_on_full_solutions(tmp_path):
     from uft_trl.cli import run_sft
     from uft_trl.data import sft_dataset
@@ -90,6 +92,7 @@ def test_sft_trains_on_full_solutions(tmp_path):
     assert (tmp_path / "model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_push_to_hub_uploads_model_and_uft_card_to_the_right_repo(tmp_path, monkeypatch):
     """Only the network boundary (HfApi) is faked; everything up to the upload request is real."""
     from huggingface_hub import HfApi, RepoUrl
@@ -119,6 +122,7 @@ def test_push_to_hub_uploads_model_and_uft_card_to_the_right_repo(tmp_path, monk
     assert "| hint schedule | cosine |" in card and "no-hint test accuracy" in card
 
 
+@pytest.mark.slow
 def test_wandb_logs_offline_without_credentials(tmp_path, monkeypatch):
     for name in ("WANDB_MODE", "WANDB_API_KEY"):
         monkeypatch.delenv(name, raising=False)

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 
+pytestmark = pytest.mark.slow  # end-to-end runs
+
+
 SCRIPT = Path(__file__).with_name("distributed_run.py")
 
 

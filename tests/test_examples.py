@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 
+pytestmark = pytest.mark.slow  # end-to-end runs
+
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 

@@ -63,6 +63,7 @@ def test_a_hint_ending_in_a_newline_keeps_it_when_the_solution_tokenizes_it_alon
         assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+@pytest.mark.slow
 def test_the_trainer_generates_after_the_cut_hint_and_rewards_see_the_cut_text(tmp_path, byte_level_bpe):
     seen = []
 

@@ -82,6 +82,7 @@ def test_official_schema_rows_are_flattened_by_the_declared_ground_truth(tmp_pat
     assert reverse_reward(["cba"], **{k: rows[k] for k in ("reversed",)}) == [1.0]
 
 
+@pytest.mark.slow
 def test_train_and_eval_commands_run_the_registered_task(tmp_path):
     out = tmp_path / "run"
     main(

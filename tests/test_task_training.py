@@ -67,6 +67,7 @@ class Recording:
         return scores
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["countdown", "kk_logic", "math", "gsm8k"])
 def test_task_trains_end_to_end_with_hints(task, tmp_path, tokenizer):
     data, reward, gold = build(task, tmp_path)

@@ -127,6 +127,7 @@ def test_every_rollout_of_a_group_gets_one_hint_even_across_processes(
     assert len(seen) > 3  # uniform over boundaries: hints really vary from step to step
 
 
+@pytest.mark.slow
 def test_hint_draws_after_resume_match_an_uninterrupted_run(tmp_path, tokenizer):
     # Eight prompts, two per step: the four steps stay within one epoch. (Across an epoch boundary transformers
     # does not replay the sampler's shuffles on resume, so the data order itself would differ.)
@@ -285,6 +286,7 @@ def test_no_hints_and_zero_coefficient_is_exactly_grpo(tmp_path, tokenizer, data
         torch.testing.assert_close(a, b, atol=1e-7, rtol=0)
 
 
+@pytest.mark.slow
 def test_training_with_hints_logs_uft_metrics_and_learns_the_hints(tmp_path, model, tokenizer, dataset):
     trainer = make_trainer(
         tmp_path, model, tokenizer, dataset, max_steps=6, hint_steps=0.5, sft_loss_coef=1.0, learning_rate=3e-2
@@ -303,6 +305,7 @@ def test_training_with_hints_logs_uft_metrics_and_learns_the_hints(tmp_path, mod
     assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
 
 
+@pytest.mark.slow
 def test_the_supervised_term_lowers_the_hint_nll(tmp_path, model, tokenizer, dataset):
     trainer = make_trainer(
         tmp_path,
@@ -322,6 +325,7 @@ def test_the_supervised_term_lowers_the_hint_nll(tmp_path, model, tokenizer, dat
     assert sum(nll[-3:]) / 3 < 0.8 * sum(nll[:3]) / 3
 
 
+@pytest.mark.slow
 def test_lora_training_with_hints_moves_only_the_adapter(tmp_path, model, tokenizer, dataset):
     from peft import LoraConfig
 
@@ -506,6 +510,7 @@ def test_config_rejects_bad_values(tmp_path, field, value, message):
 # ------------------------------------------------------------------------------------- generation backends
 
 
+@pytest.mark.slow
 def test_continuous_batching_generates_from_prompt_and_hint(tmp_path, model, tokenizer, dataset, monkeypatch):
     trainer = make_trainer(
         tmp_path,
