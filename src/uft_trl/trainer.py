@@ -197,7 +197,13 @@ class UFTTrainer(GRPOTrainer):
         return room
 
     def _tokenize_prompts(self, prompts: list):
-        prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
+        if prompts and isinstance(prompts[0], str) and not self._is_vlm:
+            # Text prompts without added special tokens (no BOS for Llama tokenizers), as the official UFT code and
+            # uft_trl.evaluation tokenize them: training and evaluation see the same ids. Chat prompts go to TRL.
+            prompt_ids = self.processing_class(prompts, add_special_tokens=False)["input_ids"]
+            images, multimodal_fields = None, {}
+        else:
+            prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
         if self._pending_hint_ids is not None:
             prompt_ids = [list(ids) + hint for ids, hint in zip(prompt_ids, self._pending_hint_ids, strict=True)]
         return prompt_ids, images, multimodal_fields
