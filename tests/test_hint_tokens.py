@@ -91,3 +91,30 @@ def test_the_trainer_generates_after_the_cut_hint_and_rewards_see_the_cut_text(t
             assert ids[: len(prompt)] == prompt and hint_ids == whole[: len(hint_ids)]
             assert out["hint_mask"][row].sum().item() == len(hint_ids)
     assert "Assume Alice is a knight." in seen and "Assume Alice is a knight. " not in seen
+
+
+def test_the_official_boundary_tokenizes_the_hint_alone(byte_level_bpe):
+    alone = byte_level_bpe(hint_text(STEPS, 1), add_special_tokens=False)["input_ids"]
+    assert tokenize_hint(byte_level_bpe, STEPS, 1, boundary="alone") == (hint_text(STEPS, 1), alone)
+    with pytest.raises(ValueError, match="Unknown hint token boundary 'middle'"):
+        tokenize_hint(byte_level_bpe, STEPS, 1, boundary="middle")
+
+
+def test_the_trainer_injects_the_hint_tokenized_alone_with_the_official_boundary(tmp_path, byte_level_bpe):
+    alone = byte_level_bpe(hint_text(STEPS, 1), add_special_tokens=False)["input_ids"]
+    data = Dataset.from_dict({"prompt": ["Who is who? "] * 2, "hint": [STEPS] * 2})
+    trainer = UFTTrainer(
+        model=build_model(byte_level_bpe),
+        reward_funcs=lambda completions, **kwargs: [0.0] * len(completions),
+        args=make_config(
+            tmp_path,
+            hint_schedule="constant",
+            hint_p_high=1.0,
+            hint_max_tokens=len(alone),  # room for the first step only, so the hint stops mid-solution
+            hint_token_boundary="alone",
+        ),
+        train_dataset=data,
+        processing_class=byte_level_bpe,
+    )
+    texts, ids, _ = trainer._draw_hints([dict(data[0])] * 4 + [dict(data[1])] * 4)
+    assert texts == [hint_text(STEPS, 1)] * 8 and ids == [alone] * 8  # the trailing " " token stays

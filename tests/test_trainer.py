@@ -500,6 +500,8 @@ def test_rollout_functions_are_refused_with_hints(tmp_path, model, tokenizer, da
         ("hint_max_chunks", 0, "hint_max_chunks"),
         ("sft_loss_coef", -1.0, "sft_loss_coef"),
         ("hint_max_tokens", -1, "hint_max_tokens"),
+        ("hint_token_boundary", "middle", "hint_token_boundary"),
+        ("hint_splitter", "paragraphs", "Unknown hint splitter 'paragraphs'"),
     ],
 )
 def test_config_rejects_bad_values(tmp_path, field, value, message):

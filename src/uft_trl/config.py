@@ -9,7 +9,7 @@ from typing import Any
 
 from trl import GRPOConfig, ScriptArguments
 
-from .hints import get_schedule, get_splitter
+from .hints import HINT_BOUNDARIES, get_schedule, get_splitter
 
 
 @dataclass
@@ -40,6 +40,10 @@ class UFTConfig(GRPOConfig):
             fraction of the total training steps.
         hint_max_chunks (`int`, *optional*, defaults to `5`):
             Solutions are coarsened into at most this many chunks; hints reveal whole chunks.
+        hint_token_boundary (`str`, *optional*, defaults to `"solution"`):
+            Where a hint's tokens end: `"solution"` cuts the hint to the tokens it shares with the whole tokenized
+            solution, so rollouts start from a context the model sees in the solution itself; `"alone"` tokenizes the
+            hint by itself, as the official UFT code does (for exact reproduction).
         sft_loss_coef (`float`, *optional*, defaults to `0.001`):
             Coefficient of the mean negative log-likelihood of the hint tokens, added to the GRPO loss. Not
             `beta`, which is the KL coefficient.
@@ -91,6 +95,14 @@ class UFTConfig(GRPOConfig):
             "`max_position_embeddings`) minus the prompt and `max_completion_length`."
         },
     )
+    hint_token_boundary: str = field(
+        default="solution",
+        metadata={
+            "help": "Where a hint's tokens end: 'solution' cuts it to the tokens it shares with the whole tokenized "
+            "solution (no lone trailing-space token); 'alone' tokenizes the hint by itself, as the official UFT code.",
+            "choices": list(HINT_BOUNDARIES),
+        },
+    )
     sft_loss_coef: float = field(
         default=0.001,
         metadata={
@@ -112,6 +124,10 @@ class UFTConfig(GRPOConfig):
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
+        if self.hint_token_boundary not in HINT_BOUNDARIES:
+            raise ValueError(
+                f"hint_token_boundary must be one of {HINT_BOUNDARIES}, got {self.hint_token_boundary!r}."
+            )
         if self.sft_loss_coef < 0:
             raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
         super().__post_init__()

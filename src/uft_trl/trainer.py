@@ -174,7 +174,9 @@ class UFTTrainer(GRPOTrainer):
                 revealed = draw_hint_length(
                     self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
                 )
-                kept, text, hint_ids = fit_hint(self._tokenizer, steps, revealed, room[i])
+                kept, text, hint_ids = fit_hint(
+                    self._tokenizer, steps, revealed, room[i], self.args.hint_token_boundary
+                )
                 drawn[group] = (text, hint_ids, kept / len(steps), kept < revealed)
         rows = [drawn[(first_row + i) // self.num_generations] for i in range(len(inputs))]
         texts, ids, fractions, self._truncated = (list(column) for column in zip(*rows, strict=True))

@@ -28,10 +28,11 @@ from .steps import (
     split_math,
     split_sentences,
 )
-from .tokens import fit_hint, solution_ids, tokenize_hint
+from .tokens import HINT_BOUNDARIES, fit_hint, solution_ids, tokenize_hint
 
 
 __all__ = [
+    "HINT_BOUNDARIES",
     "SCHEDULES",
     "SPLITTERS",
     "HintSchedule",
