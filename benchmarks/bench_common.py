@@ -1,8 +1,16 @@
-"""What every benchmark run shares: a quiet, checkpoint-free CPU run that reports nowhere."""
+"""What every benchmark run shares: a quiet, checkpoint-free CPU run that reports nowhere, how a run was made,
+and a Markdown report that survives reruns with its hand-written observations."""
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
+import sys
 from pathlib import Path
+
+
+OBSERVATIONS = "\n## Observations"
 
 
 def quiet_cpu_run(output_dir: str | Path, steps: int, learning_rate: float, seed: int, **overrides) -> dict:
@@ -19,3 +27,36 @@ def quiet_cpu_run(output_dir: str | Path, steps: int, learning_rate: float, seed
         disable_tqdm=True,
         **overrides,
     )
+
+
+def run_meta(script: str, threads: str, device: str | None = None) -> dict:
+    """Machine, torch version, date and command line of this run: what a reader needs to compare two reports.
+
+    ``script`` is the benchmark's ``__file__``; ``threads`` says how torch was threaded (each script its own way);
+    ``device`` names a GPU when one was used.
+    """
+    import torch
+
+    machine = f"{os.cpu_count()}-core {platform.machine()} CPU, {threads}, torch {torch.__version__}"
+    return {
+        "machine": machine + (f", {device}" if device else ""),
+        "date": datetime.date.today().isoformat(),
+        "command": "python " + " ".join([f"benchmarks/{Path(script).name}", *sys.argv[1:]]),
+    }
+
+
+def kept_observations(path: Path) -> str:
+    """The hand-written ``## Observations`` section at the end of an existing report, or ""."""
+    text = path.read_text() if path.exists() else ""
+    return text[text.index(OBSERVATIONS) :] if OBSERVATIONS in text else ""
+
+
+def write_report(path: Path, title: str, intro: str, facts: list[str], body: str) -> None:
+    """``# title``, an intro paragraph, the facts of the run as a list, then the body (the tables).
+
+    The report is regenerated from the JSON on every run, so notes written by hand go under ``## Observations``
+    at its end, which is carried over from the file already there.
+    """
+    kept = kept_observations(path)
+    listed = "".join(f"- {fact}\n" for fact in facts)
+    path.write_text(f"# {title}\n\n{intro}\n\n{listed}\n{body}{kept}")

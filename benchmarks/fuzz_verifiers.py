@@ -1,10 +1,10 @@
 """Fuzz every task's verifier and reward with hostile model output, many more cases than CI runs.
 
-The properties, strategies and time bounds are those of ``tests/test_hostile.py`` (issue 6.4): a
-verifier returns a bool and a reward one score per completion on the task's scale, agreeing with its
-oracle; nothing raises; each call finishes within its bound; nothing is executed (audit hook, canary
-file). Here Hypothesis draws fresh random cases (not the fixed CI ones) and the explicit worst cases
-run too. At the end: Hypothesis runs per property, and calls and worst seconds per verifier and reward.
+The properties, strategies and time bounds are ``uft_trl.testing``'s (the ``test`` extra), which CI runs in
+``tests/test_hostile.py`` (issue 6.4): a verifier returns a bool and a reward one score per completion on the
+task's scale, agreeing with its oracle; nothing raises; each call finishes within its bound; nothing is executed
+(audit hook, canary file). Here Hypothesis draws fresh random cases (not the fixed CI ones) and the explicit worst
+cases run too. At the end: Hypothesis runs per property, and calls and worst seconds per verifier and reward.
 
     python benchmarks/fuzz_verifiers.py                       # 2,000 cases per property and task
     python benchmarks/fuzz_verifiers.py --examples 20000 --seed 1
@@ -20,17 +20,17 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hypothesis import given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import test_hostile as props  # noqa: E402
+from uft_trl import testing as props  # noqa: E402
+from uft_trl.tasks import math as math_task  # noqa: E402
+from uft_trl.tasks import math_sandbox as sandbox  # noqa: E402
 
 
 def run_property(name: str, variant: str, examples: int, random_seed: int | None) -> tuple[int, float, str | None]:
@@ -60,7 +60,7 @@ def run_worst_cases() -> tuple[int, str | None]:
     try:
         for task in props.DISTINCT_REWARDS:
             for case in props.WORST_CASES:
-                props.test_worst_cases_through_every_reward(task, case)
+                props.check_worst_case(task, case)
                 count += 1
     except Exception:
         return count, traceback.format_exc()
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="run only properties or variants whose name contains this")
     args = parser.parse_args(argv)
 
-    props.math_task.verify("1/2", "\\frac{1}{2}")  # start the math helper outside the timed calls
+    math_task.verify("1/2", "\\frac{1}{2}")  # start the math helper outside the timed calls
     failures = []
     print(f"{'property':<18} {'variant':<16} {'runs':>7} {'seconds':>8}")
     for name, (_, variants, _) in props.PROPERTIES.items():
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in sorted(props.WORST_S):
         bound = props.VARIANTS[key.split(".")[0]].bound_s
         print(f"{key:<28} {props.CALLS[key]:>8} {props.WORST_S[key]:>9.4f} {bound:>8.2f}")
-    print(f"math helper restarts (budget overruns or crashes): {props.sandbox.WORKER.restarts}")
+    print(f"math helper restarts (budget overruns or crashes): {sandbox.WORKER.restarts}")
     print(f"canary file created: {props.CANARY.exists()}")
     for failure in failures:
         print("\nFAILED " + failure)

@@ -28,6 +28,7 @@ to 90%" is the first evaluation at or above 0.9.
 
     python benchmarks/horizon.py                       # the published grid: docs/horizon.{json,md,png}, ~30 min
     python benchmarks/horizon.py --depths 2 6 --methods uft rft --seeds 0 --out /tmp/horizon   # a quick look
+    python benchmarks/horizon.py --report-only        # rewrite docs/horizon.{md,png} from docs/horizon.json
 
 Each run uses one thread (``torch.set_num_threads(1)``); runs go one after another.
 """
@@ -35,11 +36,8 @@ Each run uses one thread (``torch.set_num_threads(1)``); runs go one after anoth
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -49,27 +47,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
-from bench_common import quiet_cpu_run  # noqa: E402
+from bench_common import quiet_cpu_run, run_meta, write_report  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from transformers.trainer_callback import PrinterCallback  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
-from uft_trl.cli import sft_dataset  # noqa: E402
+from uft_trl.data import sft_dataset  # noqa: E402
 from uft_trl.evaluation import no_hint_accuracy  # noqa: E402
-from uft_trl.tasks import search_tree  # noqa: E402
+from uft_trl.methods import METHODS  # noqa: E402
+from uft_trl.tasks import get_task, search_tree  # noqa: E402
 from uft_trl.tiny import build_model, build_tokenizer  # noqa: E402
 
 
-# method -> (hint_schedule, sft_loss_coef); "sft" is TRL's SFTTrainer on the full paths.
-METHODS = {
-    "uft": ("cosine", 1.0),
-    "rft": ("none", 0.0),
-    "staged": ("staged", 1.0),
-    "r3": ("uniform", 0.0),  # the official R3 baseline has no supervised term
-    "sft": (None, None),
-}
+# uft_trl.methods' methods that start from scratch ("sft": TRL's SFTTrainer on the full paths), in the table's order.
+HORIZON_METHODS = ("uft", "rft", "staged", "r3", "sft")
+HINT_TERM_COEF = 1.0  # the hint log-likelihood's weight: a model trained from scratch needs it far above 0.001
 BRANCHING = 4
 PROMPTS_PER_STEP = 16
 NUM_GENERATIONS = 4
@@ -144,7 +138,7 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
     # SFTTrainer appends the end-of-sequence token to every demonstration, so SFT's model must be able to
     # score it; it is never reached within the H + 1 tokens of an evaluation.
     allowed = tokenizer.convert_tokens_to_ids(list(letters + stop))
-    restrict_outputs(model, allowed + ([tokenizer.eos_token_id] if method == "sft" else []))
+    restrict_outputs(model, allowed + ([tokenizer.eos_token_id] if METHODS[method].is_sft else []))
     # Rollouts end at the terminator: TRL stops (and masks) at every id of generation_config.eos_token_id.
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(stop)]
 
@@ -155,13 +149,12 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
     curve = AccuracyCurve(model, tokenizer, test, max_new_tokens, every)
     run_dir = work_dir / f"{method}-h{depth}-s{seed}"
     common = quiet_cpu_run(run_dir, steps, LEARNING_RATE, seed, lr_scheduler_type=LR_SCHEDULE, logging_steps=10**6)
-    schedule, coef = METHODS[method]
     counts = {"unhinted": 0, "unhinted_rewarded": 0}
-    if method == "sft":
+    if METHODS[method].is_sft:
         trainer = SFTTrainer(
             model=model,
             args=SFTConfig(per_device_train_batch_size=PROMPTS_PER_STEP, **common),
-            train_dataset=sft_dataset("search_tree", train),
+            train_dataset=sft_dataset(train, get_task("search_tree")),
             processing_class=tokenizer,
             callbacks=[curve],
         )
@@ -173,9 +166,8 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
                 per_device_train_batch_size=ROLLOUTS_PER_STEP,
                 num_generations=NUM_GENERATIONS,
                 max_completion_length=max_new_tokens,
-                hint_schedule=schedule,
                 hint_steps=HINT_STEPS,
-                sft_loss_coef=coef,
+                **METHODS[method].hint_settings(HINT_TERM_COEF),
                 **common,
             ),
             train_dataset=train,
@@ -192,7 +184,7 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
         "seed": seed,
         "steps": steps,
         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "rollouts": steps * ROLLOUTS_PER_STEP if method != "sft" else 0,
+        "rollouts": 0 if METHODS[method].is_sft else steps * ROLLOUTS_PER_STEP,
         "unhinted_rollouts": counts["unhinted"],
         "unhinted_rewarded": counts["unhinted_rewarded"],
         "seconds": round(time.time() - start, 1),
@@ -272,7 +264,7 @@ def plot(results: list[dict], depths: list[int], methods: list[str], path: Path)
     )
     chance = [1 / (random_hit_probability(d) * ROLLOUTS_PER_STEP) for d in depths]
     ax.plot(depths, chance, color="0.5", linestyle="--", label="steps per random hit, (B+1)^(H+1)/64")
-    markers = dict(zip(METHODS, "osD^v"))
+    markers = dict(zip(HORIZON_METHODS, "osD^v"))
     for index, method in enumerate(methods):
         solved, unsolved = [], []
         for depth in depths:
@@ -313,29 +305,35 @@ def plot(results: list[dict], depths: list[int], methods: list[str], path: Path)
 
 
 def write_markdown(path: Path, table: str, meta: dict) -> None:
-    """The table with how it was made; a hand-written ``## Observations`` section already there is kept."""
-    kept = ""
-    if path.exists():
-        text = path.read_text()
-        kept = text[text.index("\n## Observations") :] if "\n## Observations" in text else ""
-    path.write_text(
-        "# Horizon benchmark: steps to solve vs reasoning horizon\n\n"
+    """The table with how it was made (and the observations already in the file)."""
+    intro = (
         f"Search tree with branching B = {BRANCHING} and depth H, reward only for the whole path and the "
         "terminator; a ~75K-parameter Qwen2-style model trained from scratch per run. Each cell: no-hint greedy "
         "test accuracy at the end of the budget (mean over seeds) / mean steps to 90% no-hint accuracy "
         "(`-`: no seed got there; `(k/n seeds)`: only k got there, the mean is over those). See the docstring of "
-        "`benchmarks/horizon.py` for the setup.\n\n"
-        f"- machine: {meta['machine']}\n"
-        f"- date: {meta['date']}\n"
-        f"- seeds: {', '.join(map(str, meta['seeds']))}; total wall time {meta['minutes']:.1f} min\n"
-        f"- command: `{meta['command']}`\n\n" + table + "\n" + kept
+        "`benchmarks/horizon.py` for the setup."
     )
+    facts = [
+        f"machine: {meta['machine']}",
+        f"date: {meta['date']}",
+        f"seeds: {', '.join(map(str, meta['seeds']))}; total wall time {meta['minutes']:.1f} min",
+        f"command: `{meta['command']}`",
+    ]
+    write_report(path, "Horizon benchmark: steps to solve vs reasoning horizon", intro, facts, table + "\n")
+
+
+def report(results: list[dict], meta: dict, depths: list[int], methods: list[str], out: Path) -> str:
+    """OUT/horizon.md and OUT/horizon.png for the runs; the table, to print."""
+    table = summarize(results, depths, methods)
+    write_markdown(out / "horizon.md", table, meta)
+    plot(results, depths, methods, out / "horizon.png")
+    return table
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--depths", type=int, nargs="+", default=[2, 4, 6, 8, 10, 12])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(HORIZON_METHODS), choices=HORIZON_METHODS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--out", default="docs")
@@ -343,17 +341,24 @@ def main():
     parser.add_argument(
         "--resume", action="store_true", help="keep the runs already in OUT/horizon.json and run only the missing ones"
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite OUT/horizon.{md,png} from OUT/horizon.json (DEPTHS, METHODS)",
+    )
     args = parser.parse_args()
+    out = Path(args.out)
+    if args.report_only:
+        recorded = json.loads((out / "horizon.json").read_text())
+        print(report(recorded["runs"], recorded["meta"], args.depths, args.methods, out))
+        return
 
     torch.set_num_threads(1)  # small models: one thread per run is as fast, and leaves the shared cores alone
     hf_logging.set_verbosity_error()
     datasets.disable_progress_bars()
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, 1 torch thread, torch {torch.__version__}",
-        "date": datetime.date.today().isoformat(),
-        "command": "python " + " ".join(["benchmarks/horizon.py", *sys.argv[1:]]),
+        **run_meta(__file__, "1 torch thread"),
         "seeds": args.seeds,
         "branching": BRANCHING,
         "rollouts_per_step": ROLLOUTS_PER_STEP,
@@ -385,9 +390,7 @@ def main():
                 )
                 meta["minutes"] = round(minutes_before + (time.time() - start) / 60, 1)
                 (out / "horizon.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
-    table = summarize(results, args.depths, args.methods)
-    write_markdown(out / "horizon.md", table, meta)
-    plot(results, args.depths, args.methods, out / "horizon.png")
+    table = report(results, meta, args.depths, args.methods, out)
     print(f"total {meta['minutes']:.1f} min\n{table}")
 
 

@@ -9,17 +9,18 @@ budget:
 * budget: every method trains on ``steps x prompts`` problems (same steps, same prompts per step). An RL step
   samples ``num_generations`` rollouts for each of its prompts; an SFT step trains on one reference solution
   per prompt. SFT-RFT spends half the steps on SFT, then the other half on RFT from the SFT weights.
-* methods (UFT_NOTES.md): ``uft`` cosine schedule, ``staged`` staircase, ``r3`` uniform chunk boundary with no
-  hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions;
+* methods (``uft_trl.methods``): ``uft`` cosine schedule, ``staged`` staircase, ``r3`` uniform chunk boundary with
+  no hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions;
   ``uft-0.1`` (only when asked for) is UFT with the hint term's coefficient at 0.1 instead of 1.
   Hints stop after 60% of the steps, so every RL run ends on its own solutions.
 * accuracy: greedy pass@1 without hints (``uft_trl.evaluation``) on held-out generated problems.
 
-Prompts and solutions are the tasks' own (the paper's plain-text format). The tokenizer is word-level (a word
-or digit run, or one other character, with the space after it; vocabulary built from the data) rather than
-uft_trl.tiny's character tokenizer: the same text in about 4x fewer tokens, which is what makes K&K traces fit
-a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, and " </think>" is one token, so
-every hint tokenizes the same alone as inside a solution (tests/test_method_table_tokenizer.py).
+Prompts and solutions are the tasks' own (the paper's plain-text format). The tokenizer is word-level
+(``uft_trl.tiny.build_word_tokenizer``: a word or digit run, or one other character, with the space after it;
+vocabulary built from the data) rather than the character tokenizer: the same text in about 4x fewer tokens, which is
+what makes K&K traces fit a CPU budget. Hint steps end in a space or a newline, where a piece ends anyway, and
+" </think>" is one token, so every hint tokenizes the same alone as inside a solution
+(tests/test_method_table_tokenizer.py).
 
     python benchmarks/method_table.py                                        # the table (both tasks at once, 2 cores)
     python benchmarks/method_table.py --tasks countdown --methods sft uft --steps 40   # a quick look
@@ -31,16 +32,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import datetime
 import hashlib
 import json
 import multiprocessing
 import os
-import platform
 import re
 import statistics
-import string
-import sys
 import time
 from pathlib import Path
 
@@ -49,31 +46,27 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
-from bench_common import quiet_cpu_run  # noqa: E402
+from bench_common import quiet_cpu_run, run_meta, write_report  # noqa: E402
 from datasets import Dataset, concatenate_datasets  # noqa: E402
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
-from transformers import PreTrainedTokenizerFast, PrinterCallback, Qwen2ForCausalLM, TrainerCallback  # noqa: E402
+from transformers import PrinterCallback, Qwen2ForCausalLM, TrainerCallback  # noqa: E402
 from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
-from uft_trl.evaluation import transformers_generator  # noqa: E402
+from uft_trl.evaluation import score, transformers_generator  # noqa: E402
+from uft_trl.methods import METHODS, Method  # noqa: E402
 from uft_trl.tasks import countdown, knights_knaves  # noqa: E402
-from uft_trl.tasks.base import SYSTEM_PREAMBLE, format_instruction, reference_completion  # noqa: E402
-from uft_trl.tiny import MARKUP_TOKENS, SPECIAL_TOKENS, build_model  # noqa: E402
+from uft_trl.tasks.base import SYSTEM_PREAMBLE, RewardScale, format_instruction, reference_completion  # noqa: E402
+from uft_trl.tiny import build_model, build_word_tokenizer  # noqa: E402
 
 
-# method -> (hint_schedule, sft_loss_coef); None: TRL's SFTTrainer. The hint term's coefficient is 1.0, not the
-# paper's 0.001, which is tuned for pretrained models (UFT_NOTES.md); R3 has none, as in the official code.
-METHODS = {
-    "sft": None,
-    "rft": ("none", 0.0),
-    "sft-rft": "sft then rft",
-    "r3": ("uniform", 0.0),
-    "staged": ("staged", 1.0),
-    "uft": ("cosine", 1.0),
-    "uft-0.1": ("cosine", 0.1),  # an ablation of the hint term's weight; not in the default set
-}
 PAPER_METHODS = ("sft", "rft", "sft-rft", "r3", "staged", "uft")
+# The hint term's coefficient is 1.0, not the paper's 0.001, which is tuned for pretrained models: from scratch it barely moves the hint NLL.
+HINT_TERM_COEF = 1.0
+# name -> (method, hint term coefficient): the paper's methods, and an ablation of the hint term's weight
+VARIANTS: dict[str, tuple[Method, float]] = {
+    **{name: (METHODS[name], HINT_TERM_COEF) for name in PAPER_METHODS},
+    "uft-0.1": (METHODS["uft"], 0.1),  # not in the default set
+}
 TASK_NAMES = ("countdown", "kk")
 FINAL_PREFIX = "Therefore, the final equation is "
 KK_NAMES = ("Alice", "Bob")
@@ -166,26 +159,6 @@ def sft_rows(dataset: Dataset, answer) -> Dataset:
     )
 
 
-def build_word_tokenizer(texts) -> PreTrainedTokenizerFast:
-    """Word-level tokenizer over the given texts, with every printable character as a fallback piece."""
-    pieces = Regex(r"\w+ ?|[^\w\s] ?|\s")  # a space sticks to the piece before it
-    splitter = pre_tokenizers.Split(pieces, behavior="isolated")
-    vocab: dict[str, int] = {}
-    for token in [*SPECIAL_TOKENS.values(), "<user>", "<assistant>", *MARKUP_TOKENS, *string.printable]:
-        vocab.setdefault(token, len(vocab))
-    for text in texts:
-        for piece, _ in splitter.pre_tokenize_str(text):
-            vocab.setdefault(piece, len(vocab))
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
-    backend.pre_tokenizer = splitter
-    backend.decoder = decoders.Fuse()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
-    # " </think>" as one token: a hint made of every step (" </think>" follows it in a full solution) then ends
-    # on the same token alone as inside the solution, instead of on a space-less piece never seen in training.
-    tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS, " </think>"])
-    return tokenizer
-
-
 def completion_budget(tokenizer, dataset: Dataset, answer) -> int:
     """Room for the longest reference solution plus EOS."""
     lengths = [len(tokenizer(full_solution(row, answer))["input_ids"]) for row in dataset]
@@ -223,15 +196,15 @@ def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir)
     return []
 
 
-def train_rl(model, tokenizer, task, steps, schedule, coef, budget, args, seed, run_dir):
+def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run_dir):
+    """RL with the given UFTConfig hint settings (``Method.hint_settings``); the mean training reward per log."""
     config = UFTConfig(
         per_device_train_batch_size=args.prompts * args.num_generations,
         num_generations=args.num_generations,
         max_completion_length=budget,
         scale_rewards=args.scale_rewards,
-        hint_schedule=schedule,
         hint_steps=0.6,
-        sft_loss_coef=coef,
+        **hints,
         **common_args(run_dir, steps, args.learning_rate, seed),
     )
     log = RewardLog()
@@ -269,17 +242,26 @@ def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
     return Qwen2ForCausalLM.from_pretrained(path)
 
 
+def at_least(threshold: float, reward):
+    """``reward`` at 1.0 where it reaches ``threshold``, else 0.0: ``uft_trl.evaluation.score`` counts only 1.0."""
+
+    def thresholded(**kwargs) -> list[float]:
+        return [float(value is not None and value >= threshold) for value in reward(**kwargs)]
+
+    return thresholded
+
+
 def evaluate(model, tokenizer, task: dict, budget: int) -> dict:
     """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more)."""
     generate = transformers_generator(model, tokenizer, budget, batch_size=100)
     test = task["test"]
-    completions = [samples[0] for samples in generate(list(test["prompt"]), 1, True)]
-    columns = {column: test[column] for column in test.column_names if column != "prompt"}
-    rewards = task["reward"](prompts=test["prompt"], completions=completions, **columns)
+    completions = generate(list(test["prompt"]), 1, True)  # once, scored twice
+    correct = score(test, completions, task["reward"])
+    well_formed = score(test, completions, at_least(RewardScale().well_formed, task["reward"]))
     return {
-        "accuracy": sum(r >= 1.0 for r in rewards) / len(rewards),
-        "well_formed": sum(r >= 0.1 for r in rewards) / len(rewards),
-        "sample": completions[0],
+        "accuracy": sum(row[0] for row in correct) / len(correct),
+        "well_formed": sum(row[0] for row in well_formed) / len(well_formed),
+        "sample": completions[0][0],
     }
 
 
@@ -288,15 +270,16 @@ def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: i
     run_dir = Path(args.work_dir) / f"{task_name}-{method}-s{seed}"
     start = time.time()
     rewards: list[float] = []
-    if method == "sft":
+    spec, coef = VARIANTS[method]
+    if spec.is_sft:
         train_sft(model, tokenizer, task, args.steps, args.learning_rate, args, seed, run_dir)
-    elif method == "sft-rft":
+    elif spec.from_sft:  # half the steps SFT, the other half RL from the SFT weights
         half = args.steps // 2
         train_sft(model, tokenizer, task, half, args.learning_rate, args, seed, run_dir / "sft")
-        rewards = train_rl(model, tokenizer, task, args.steps - half, "none", 0.0, budget, args, seed, run_dir)
+        hints = spec.hint_settings(coef)
+        rewards = train_rl(model, tokenizer, task, args.steps - half, hints, budget, args, seed, run_dir)
     else:
-        schedule, coef = METHODS[method]
-        rewards = train_rl(model, tokenizer, task, args.steps, schedule, coef, budget, args, seed, run_dir)
+        rewards = train_rl(model, tokenizer, task, args.steps, spec.hint_settings(coef), budget, args, seed, run_dir)
     seconds = time.time() - start
     return {
         "task": task_name,
@@ -364,25 +347,24 @@ def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
 
 
 def write_markdown(path: Path, results: dict) -> None:
-    """The table with how it was made; a hand-written ``## Observations`` section already there is kept."""
-    kept = ""
-    if path.exists():
-        text = path.read_text()
-        kept = text[text.index("\n## Observations") :] if "\n## Observations" in text else ""
+    """The table with how it was made (and the observations already in the file)."""
     args, meta = results["args"], results.get("meta", {})
-    setup = "\n".join(f"- {TITLES[task]}: {json.dumps(values)}" for task, values in results["setup"].items())
-    path.write_text(
-        "# Method table (tiny models, CPU)\n\n"
+    more = meta.get("more_commands", [])
+    intro = (
         "No-hint greedy accuracy on held-out generated problems (mean over seeds, min-max when several), the "
         "share of well-formed answers, and training seconds. See the docstring of `benchmarks/method_table.py`."
-        f"\n\n- machine: {meta.get('machine', '')}\n- date: {meta.get('date', '')}\n"
-        f"- command: `{meta.get('command', '')}`"
-        + "".join(f", then `{command}`" for command in meta.get("more_commands", []))
-        + f"\n- wall time{' (the runs added up)' if meta.get('more_commands') else ''}: "
-        f"{results.get('wall_seconds', 0) / 60:.1f} min\n"
-        f"- seeds: {args['seeds']} (per task: see the JSON); learning rate {args['learning_rate']}; {args['num_generations']} rollouts per "
-        f"problem\n{setup}\n\n" + table(results["results"], args["tasks"], args["methods"]) + "\n" + kept
     )
+    facts = [
+        f"machine: {meta.get('machine', '')}",
+        f"date: {meta.get('date', '')}",
+        f"command: `{meta.get('command', '')}`" + "".join(f", then `{command}`" for command in more),
+        f"wall time{' (the runs added up)' if more else ''}: {results.get('wall_seconds', 0) / 60:.1f} min",
+        f"seeds: {args['seeds']} (per task: see the JSON); learning rate {args['learning_rate']}; "
+        f"{args['num_generations']} rollouts per problem",
+        *(f"{TITLES[task]}: {json.dumps(values)}" for task, values in results["setup"].items()),
+    ]
+    body = table(results["results"], args["tasks"], args["methods"]) + "\n"
+    write_report(path, "Method table (tiny models, CPU)", intro, facts, body)
 
 
 def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]]:
@@ -459,7 +441,7 @@ def merge(report: dict, others: list[dict]) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(TASK_NAMES), choices=TASK_NAMES)
-    parser.add_argument("--methods", nargs="+", default=list(PAPER_METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(PAPER_METHODS), choices=list(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, nargs="+", help="steps per method (per task; default: PER_TASK_DEFAULTS)")
     parser.add_argument("--prompts", type=int, nargs="+", help="problems per step (per task)")
@@ -499,12 +481,7 @@ def main():
     args.jobs = args.jobs or min(len(args.tasks), os.cpu_count() or 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {args.threads} torch thread(s) per task, "
-        f"{args.jobs} task(s) at a time, torch {torch.__version__}",
-        "date": datetime.date.today().isoformat(),
-        "command": "python " + " ".join(["benchmarks/method_table.py", *sys.argv[1:]]),
-    }
+    meta = run_meta(__file__, f"{args.threads} torch thread(s) per task, {args.jobs} task(s) at a time")
     start = time.time()
     jobs = [(task_name, for_task(args, index)) for index, task_name in enumerate(args.tasks)]
     if args.jobs > 1:

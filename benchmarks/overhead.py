@@ -32,10 +32,8 @@ Writes docs/overhead.json and docs/overhead.md (docs/overhead-continuous.* with 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -48,12 +46,13 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
+from bench_common import run_meta, write_report  # noqa: E402
 from transformers import PrinterCallback, TrainerCallback  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
-from uft_trl.cli import sft_dataset  # noqa: E402
-from uft_trl.tasks import countdown  # noqa: E402
+from uft_trl.data import sft_dataset  # noqa: E402
+from uft_trl.tasks import countdown, get_task  # noqa: E402
 from uft_trl.tiny import build_model, build_tokenizer  # noqa: E402
 
 
@@ -87,7 +86,7 @@ def warmed_model(size: str, sft_steps: int, device: str, cache: Path):
             bf16=False,
             disable_tqdm=True,
         )
-        dataset = sft_dataset("countdown", countdown.build_dataset(2048, seed=0))
+        dataset = sft_dataset(countdown.build_dataset(2048, seed=0), get_task("countdown"))
         SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer).train()
         model.save_pretrained(path)
     from transformers import Qwen2ForCausalLM
@@ -383,20 +382,21 @@ def report_name(args: argparse.Namespace) -> str:
 
 
 def write_markdown(path: Path, results: dict, args: argparse.Namespace) -> None:
-    """The tables with how they were made; a hand-written ``## Observations`` section already there is kept."""
-    kept = ""
-    if path.exists():
-        text = path.read_text()
-        kept = text[text.index("\n## Observations") :] if "\n## Observations" in text else ""
+    """The tables with how they were made (and the observations already in the file)."""
     meta = results["meta"]
-    path.write_text(
-        f"# Overhead of UFTTrainer against GRPOTrainer ({args.generation} generation)\n\n"
+    intro = (
         "Ratios are against GRPOTrainer in the same run (see the docstring of `benchmarks/overhead.py`). "
         "Step time ratio: median over rounds of the per-round ratio, with the interquartile range; memory: "
-        f"median over {args.memory_repeats} fresh process(es) per configuration.\n\n"
-        f"- machine: {meta['machine']}\n- date: {meta['date']}\n- command: `{meta['command']}`\n"
-        f"- wall time: {results.get('wall_seconds', 0) / 60:.1f} min\n\n" + summarize(results, args) + kept
+        f"median over {args.memory_repeats} fresh process(es) per configuration."
     )
+    facts = [
+        f"machine: {meta['machine']}",
+        f"date: {meta['date']}",
+        f"command: `{meta['command']}`",
+        f"wall time: {results.get('wall_seconds', 0) / 60:.1f} min",
+    ]
+    title = f"Overhead of UFTTrainer against GRPOTrainer ({args.generation} generation)"
+    write_report(path, title, intro, facts, summarize(results, args))
 
 
 def main():
@@ -437,12 +437,8 @@ def main():
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {args.threads} torch thread(s), torch {torch.__version__}"
-        + (f", {torch.cuda.get_device_name()}" if args.device == "cuda" else ""),
-        "date": datetime.date.today().isoformat(),
-        "command": "python " + " ".join(["benchmarks/overhead.py", *sys.argv[1:]]),
-    }
+    gpu = torch.cuda.get_device_name() if args.device == "cuda" else None
+    meta = run_meta(__file__, f"{args.threads} torch thread(s)", gpu)
     results = {"meta": meta, "args": vars(args), "cases": args.cases, "timing": {}, "memory": {}}
     start = time.time()
     for case in args.cases:

@@ -1,11 +1,12 @@
-"""A tiny Qwen2-style model and a character-level tokenizer, built locally with no download.
+"""A tiny Qwen2-style model and a character-level or word-level tokenizer, built locally with no download.
 
-Used by the tests, the examples' offline mode and the embedded default run.
+Used by the tests, the examples' offline mode, the embedded default run and the benchmarks.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
@@ -30,6 +31,34 @@ def build_tokenizer(characters: str = string.printable) -> PreTrainedTokenizerFa
     backend.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
     tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS])
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_word_tokenizer(
+    texts: Iterable[str], extra_tokens: Iterable[str] = (" </think>",)
+) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer with its vocabulary built from ``texts``: the same text in about 4x fewer tokens.
+
+    A piece is a word or digit run, or one other character, with the space after it; every printable character
+    stays a fallback piece. Hint steps end in a space or a newline, where a piece ends anyway, so a hinted prompt
+    is cut where the full solution is. ``extra_tokens`` are single tokens: " </think>" by default, so that a hint
+    made of every step (" </think>" follows it in a full solution) ends on the same token alone as inside the
+    solution, instead of on a space-less piece never seen in training.
+    """
+    pieces = Regex(r"\w+ ?|[^\w\s] ?|\s")  # a space sticks to the piece before it
+    splitter = pre_tokenizers.Split(pieces, behavior="isolated")
+    vocab: dict[str, int] = {}
+    for token in [*SPECIAL_TOKENS.values(), "<user>", "<assistant>", *MARKUP_TOKENS, *string.printable]:
+        vocab.setdefault(token, len(vocab))
+    for text in texts:
+        for piece, _ in splitter.pre_tokenize_str(text):
+            vocab.setdefault(piece, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
+    backend.pre_tokenizer = splitter
+    backend.decoder = decoders.Fuse()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, padding_side="left", **SPECIAL_TOKENS)
+    tokenizer.add_tokens(["<user>", "<assistant>", *MARKUP_TOKENS, *extra_tokens])
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 

@@ -1,0 +1,62 @@
+"""The UFT paper's methods as settings: which hint schedule, whether a supervised hint term, which start.
+
+One table for the recipes (recipes/generate.py) and the benchmarks (benchmarks/horizon.py, method_table.py), so
+that "R3" or "staged" means the same run everywhere. The pairs are not free choices: they follow the official
+baselines (arXiv 2505.16984). RFT is plain GRPO; R3 reveals a uniformly random share of the solution but has no
+supervised term (the official R3 code trains on rewards only); staged and UFT add the hint log-likelihood to the
+GRPO loss; SFT-RFT is RFT started from the SFT model. SFT itself is TRL's SFTTrainer, not a hint schedule.
+
+The hint term's coefficient is the caller's: the paper's 0.001 suits pretrained models, while a tiny model trained
+from scratch needs it near 1 (the benchmarks), so :meth:`Method.hint_settings` takes it as an argument.
+
+Standard library only: recipes/generate.py loads this file without importing torch or TRL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+PAPER_SFT_LOSS_COEF = 0.001  # the paper's weight of the hint log-likelihood, for pretrained models
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the paper's comparison."""
+
+    name: str
+    description: str  # one line, as in the recipes' headers
+    hint_schedule: str | None  # a registered hint schedule; None: supervised fine-tuning (TRL's SFTTrainer)
+    hint_term: bool  # adds the hint log-likelihood (UFTConfig.sft_loss_coef) to the GRPO loss
+    from_sft: bool = False  # starts from the SFT model instead of the base model
+
+    @property
+    def is_sft(self) -> bool:
+        return self.hint_schedule is None
+
+    def hint_settings(self, sft_loss_coef: float) -> dict[str, str | float]:
+        """The UFTConfig fields that make this method: the schedule, and the coefficient where it has the term."""
+        if self.is_sft:
+            raise ValueError(f"{self.name} is supervised fine-tuning: it has no UFTConfig hint settings")
+        return {"hint_schedule": self.hint_schedule, "sft_loss_coef": sft_loss_coef if self.hint_term else 0.0}
+
+
+METHODS: dict[str, Method] = {
+    method.name: method
+    for method in (
+        Method("uft", "cosine-annealed hints + hint log-likelihood term (UFT)", "cosine", hint_term=True),
+        Method("rft", "plain GRPO, no hints (RFT)", "none", hint_term=False),
+        Method("r3", "uniformly random hint length, no hint log-likelihood (R3-like)", "uniform", hint_term=False),
+        Method(
+            "staged", "staircase hints, one chunk fewer per stage, + hint log-likelihood", "staged", hint_term=True
+        ),
+        Method("sft", "supervised fine-tuning on the full reference solutions (TRL's SFTTrainer)", None, False),
+        Method(
+            "sft-rft",
+            "plain GRPO, no hints, starting from this grid's SFT model",
+            "none",
+            hint_term=False,
+            from_sft=True,
+        ),
+    )
+}
