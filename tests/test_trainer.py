@@ -357,9 +357,13 @@ def test_model_card_names_uft_next_to_grpo(tmp_path, model, tokenizer, dataset):
     assert "- uft" in card and "- grpo" in card
     assert "| hint schedule | staged |" in card and "| hint_steps (T_hint) | 120 |" in card
     assert "| no-hint accuracy | 0.75 |" in card
-    assert card.index("## UFT training") < card.index("## Citations")
+    assert card.index("## Training procedure") < card.index("### UFT settings") < card.index("## Citations")
     assert "liu2025uft" in card and "2505.16984" in card
     assert "shao2024deepseekmath" in card
+    # a model built from a config has no base model: the card says so and points the quick start at the output
+    assert "None" not in card.split("## Citations")[0]
+    assert "trained from scratch (random initialization)" in card
+    assert f'model="{tmp_path / "out"}"' in card
 
 
 # ------------------------------------------------------------------------------------------------- errors

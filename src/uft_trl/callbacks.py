@@ -1,4 +1,4 @@
-"""Training callbacks: no-hint accuracy during training and a metrics.jsonl file."""
+"""Training callbacks: no-hint accuracy during training, a metrics.jsonl file, a one-line console."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from datasets import Dataset
 from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from trl.models import unwrap_model_for_generation
 
 from .evaluation import no_hint_accuracy
@@ -78,3 +79,28 @@ class MetricsFileCallback(TrainerCallback):
 def add_first(trainer, callback: TrainerCallback) -> None:
     """Register ``callback`` ahead of the reporting callbacks, so values it adds to logs get reported."""
     trainer.callback_handler.callbacks.insert(0, callback)
+
+
+class SummaryProgressCallback(ProgressCallback):
+    """transformers' progress bar, with the reward and the no-hint accuracy on it instead of one printed dict per log.
+
+    The full metrics still reach every other callback (metrics.jsonl, wandb, ...); the console keeps one line.
+    """
+
+    SHOWN = {"reward": "reward", "no_hint_accuracy": "acc", "uft/p": "p"}
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs:
+            shown = {
+                short: f"{logs[key]:.3f}" for key, short in self.SHOWN.items() if isinstance(logs.get(key), float)
+            }
+            if shown:
+                self.training_bar.set_postfix(shown, refresh=False)
+
+
+def quiet_console(trainer) -> None:
+    """Swap the trainer's progress bar (or log printer) for :class:`SummaryProgressCallback`."""
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if not trainer.args.disable_tqdm:
+        trainer.add_callback(SummaryProgressCallback())

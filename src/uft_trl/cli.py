@@ -1,14 +1,17 @@
-"""The ``uft-trl`` command: train, eval, data.
+"""uft-trl: UFT (Unified Fine-Tuning) for TRL.
 
-    uft-trl train                                  # the embedded offline default (tiny model, CPU, minutes)
+    uft-trl train                                  # the embedded offline default (tiny model, CPU, about a minute)
     uft-trl train --config recipes/countdown/qwen2.5-0.5b/uft.yaml [--learning_rate 1e-6 ...]
     uft-trl sft --config recipes/countdown/qwen2.5-0.5b/sft.yaml   # the SFT baseline (TRL's SFTTrainer)
     uft-trl eval --model PATH --task countdown --n 1024 --num-samples 8
     uft-trl data countdown --n 10240 --out data/countdown
 
-``train`` parses ``UFTScriptArguments``, ``UFTConfig`` and ``ModelConfig`` with TRL's ``TrlParser`` (YAML
-plus command-line overrides, PEFT flags) and runs unchanged under ``accelerate launch``.
+`uft-trl COMMAND --help` for a command's options. A mistake prints one line; UFT_TRL_DEBUG=1 shows the traceback.
 """
+
+# ``train`` parses UFTScriptArguments, UFTConfig and ModelConfig with TRL's TrlParser (YAML plus command-line
+# overrides, PEFT flags) and runs unchanged under ``accelerate launch``. Heavy imports (torch, TRL's configs) happen
+# inside the commands, so ``--help`` answers at once.
 
 from __future__ import annotations
 
@@ -22,15 +25,67 @@ import warnings
 from importlib.resources import files
 from pathlib import Path
 
-from trl import ModelConfig, TrlParser, get_peft_config
-
-from .config import UFTConfig, UFTScriptArguments, parse_options
-from .models import model_for_inference, model_for_trainer
+from .arguments import HintArguments, UFTScriptArguments, parse_options
 from .tasks import get_task, task_names
 
 
 DEFAULT_CONFIG = files("uft_trl") / "default.yaml"
+DEFAULT_TASK = "search_tree"
+DEBUG_VARIABLE = "UFT_TRL_DEBUG"
 logger = logging.getLogger("uft_trl")
+
+
+class UsageError(Exception):
+    """A mistake on the command line: printed as one line with the fix, exit code 2."""
+
+
+def _parser(dataclass_types, command: str):
+    """TRL's parser, raising UsageError instead of printing the usage of ~300 options."""
+    from trl import TrlParser
+
+    class Parser(TrlParser):
+        def error(self, message):
+            raise UsageError(f"{message} (`uft-trl {command} --help` lists the options)")
+
+    return Parser(dataclass_types, prog=f"uft-trl {command}")
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
+    """Without --config and --model_name_or_path: the embedded offline default, with the chosen task's own settings.
+
+    Returns the settings the parser did not know (hint fields, for ``sft``). An explicit --config must exist.
+    """
+    config = _flag_value(argv, "--config")
+    if config is not None:
+        if not Path(config).is_file():
+            raise UsageError(f"config file {config} not found; recipes are under recipes/<task>/<model>/<method>.yaml")
+        return []
+    if _flag_value(argv, "--model_name_or_path") is not None:
+        return []
+    import yaml
+
+    settings = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    task = get_task(_flag_value(argv, "--task") or settings["task"])
+    settings.update(task.run_defaults)
+    if command == "sft":
+        settings["output_dir"] = "outputs/default-sft"
+    logger.info("no --config given: the embedded offline default (%s) for task %s", DEFAULT_CONFIG, task.name)
+    if task.name != DEFAULT_TASK:
+        logger.info(
+            "the embedded tiny model starts from random weights: on %s this run checks the pipeline, it does not "
+            "learn the task; for a real run pass --model_name_or_path or a recipe (recipes/README.md)",
+            task.name,
+        )
+    return parser.set_defaults_with_config(**settings)
 
 
 # ----------------------------------------------------------------------------------------------------- train
@@ -48,10 +103,13 @@ def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool
     return True
 
 
-def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args: ModelConfig) -> dict:
+def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     """One run: data, model, UFTTrainer, no-hint accuracy before and after, save, card, optional push."""
     wandb_offline_without_credentials(training_args.report_to)
-    from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first
+    from trl import get_peft_config
+
+    from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first, quiet_console
+    from .models import model_for_trainer
     from .trainer import UFTTrainer
 
     task = get_task(script_args.task)
@@ -68,6 +126,7 @@ def train(script_args: UFTScriptArguments, training_args: UFTConfig, model_args:
         peft_config=get_peft_config(model_args),
     )
     output_dir = Path(training_args.output_dir)
+    quiet_console(trainer)
     trainer.add_callback(MetricsFileCallback(str(output_dir / "metrics.jsonl")))
     result = {"task": task.name, "schedule": training_args.hint_schedule, "output_dir": str(output_dir)}
     if test_dataset is not None:
@@ -123,11 +182,14 @@ def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
 
 
 def run_train(argv: list[str]) -> None:
-    parser = TrlParser((UFTScriptArguments, UFTConfig, ModelConfig))
-    embedded = not any(arg == "--config" or arg.startswith("--config=") for arg in argv)
-    if embedded and not any(arg.startswith("--model_name_or_path") for arg in argv):
-        argv = ["--config", str(DEFAULT_CONFIG), *argv]
-        logger.info("no --config given: the embedded offline default (%s)", DEFAULT_CONFIG)
+    if _print_help(argv, "train", (UFTScriptArguments, HintArguments)):
+        return
+    from trl import ModelConfig
+
+    from .config import UFTConfig
+
+    parser = _parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
+    _apply_embedded_default(parser, argv, "train")
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
     results = [train(script_args, training_args, model_args)]
     if script_args.baseline:
@@ -136,7 +198,7 @@ def run_train(argv: list[str]) -> None:
     _report(results)
 
 
-def _baseline_args(parser: TrlParser, argv: list[str]):
+def _baseline_args(parser, argv: list[str]):
     """The same run with hints off, in ``<output_dir>-rft``."""
     script_args, training_args, _ = parser.parse_args_and_config([*argv, "--hint_schedule", "none"])
     base = training_args.output_dir.rstrip("/")
@@ -170,7 +232,8 @@ def _report(results: list[dict]) -> None:
                 r["accuracy_after"],
                 r["train_seconds"],
             )
-    logger.info("outputs in %s/ (model, tokenizer, README.md, metrics.jsonl, %s)", first, plot.name)
+    folders = ", ".join(f"{r['output_dir']}/" for r in results)
+    logger.info("outputs: %s (model, tokenizer, README.md, metrics.jsonl, result.json); plot: %s", folders, plot)
 
 
 # ------------------------------------------------------------------------------------------------------- sft
@@ -178,11 +241,15 @@ def _report(results: list[dict]) -> None:
 
 def run_sft(argv: list[str]) -> list[dict]:
     """SFT on the full solutions with TRL's SFTTrainer (the paper's SFT baseline and the first half of SFT-RFT)."""
-    from trl import SFTConfig, SFTTrainer
+    if _print_help(argv, "sft", (UFTScriptArguments,)):
+        return []
+    from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
     from .data import sft_dataset
+    from .models import model_for_trainer
 
-    parser = TrlParser((UFTScriptArguments, SFTConfig, ModelConfig))
+    parser = _parser((UFTScriptArguments, SFTConfig, ModelConfig), "sft")
+    _apply_embedded_default(parser, argv, "sft")  # hint settings of the default do not apply to SFT
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
     wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = run_datasets(script_args)
@@ -232,6 +299,7 @@ def run_eval(argv: list[str]) -> None:
 
 def evaluate_model(args: argparse.Namespace) -> dict:
     from .evaluation import evaluate, transformers_generator, vllm_generator
+    from .models import model_for_inference
 
     task = get_task(args.task)
     if args.dataset:
@@ -293,20 +361,88 @@ COMMANDS = {"train": run_train, "sft": run_sft, "eval": run_eval, "data": run_da
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
-        print(__doc__)
-        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+        print(__doc__.strip())
+        if argv and argv[0] not in ("-h", "--help"):
+            print(
+                f"\nuft-trl: error: unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr
+            )
+        sys.exit(0 if not argv or argv[0] in ("-h", "--help") else 2)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
     _console_logging()
-    COMMANDS[argv[0]](argv[1:])
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Writing model shards": the training bar and the summary suffice
+    try:
+        COMMANDS[argv[0]](argv[1:])
+    except (UsageError, ValueError, FileNotFoundError) as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"uft-trl: error: {message} ({DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+        sys.exit(2)
+
+
+# ------------------------------------------------------------------------------------------------------ help
+
+HIDDEN_IN_SHORT_HELP = {"dataset_config", "dataset_streaming", "ignore_bias_buffers"}  # TRL's, unused here
+COMMON_TRL_OPTIONS = (
+    "--model_name_or_path --output_dir --max_steps --learning_rate --per_device_train_batch_size "
+    "--gradient_accumulation_steps --num_generations --max_completion_length --beta --loss_type --use_vllm "
+    "--use_peft --lora_r --bf16 --report_to --push_to_hub --hub_model_id --resume_from_checkpoint"
+)
+
+
+def _print_help(argv: list[str], command: str, sections: tuple[type, ...]) -> bool:
+    """``--help``: this project's options and the most used TRL ones, at once; ``--help-all``: TRL's full list."""
+    if "--help-all" in argv:
+        from trl import ModelConfig, SFTConfig
+
+        from .config import UFTConfig
+
+        config = UFTConfig if command == "train" else SFTConfig
+        print(_parser((UFTScriptArguments, config, ModelConfig), command).format_help())
+        return True
+    if not ({"-h", "--help"} & set(argv)):
+        return False
+    import dataclasses
+    import textwrap
+
+    print(f"usage: uft-trl {command} [--config FILE.yaml] [--OPTION VALUE ...]\n")
+    print("Without --config and --model_name_or_path: the embedded offline default (tiny model, CPU).\n")
+    for section in sections:
+        print(f"{section.__name__}:")
+        for item in dataclasses.fields(section):
+            if item.name in HIDDEN_IN_SHORT_HELP:
+                continue
+            default = item.default if item.default is not dataclasses.MISSING else None
+            text = f"{item.metadata.get('help', '')} (default: {default})"
+            print(f"  --{item.name}")
+            print(textwrap.fill(text, width=100, initial_indent=" " * 6, subsequent_indent=" " * 6))
+        print()
+    print("Common TRL options (GRPOConfig/SFTConfig and ModelConfig):")
+    print(textwrap.fill(COMMON_TRL_OPTIONS, width=100, initial_indent="  ", subsequent_indent="  "))
+    print(f"\nEvery option with its help (about 300): uft-trl {command} --help-all")
+    return True
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time (pytest's capture, a redirect), not the one at setup."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
 
 
 def _console_logging() -> None:
     """The command's own messages as ``[uft-trl] ...`` lines on stdout (library users configure their own logging)."""
-    if not any(getattr(handler, "_uft_console", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+    if not any(isinstance(handler, _StdoutHandler) for handler in logger.handlers):
+        handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("[uft-trl] %(message)s"))
-        handler._uft_console = True
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 

@@ -1,19 +1,20 @@
-"""The settings of a run: ``UFTConfig`` (GRPOConfig plus the hints and the supervised hint term) and
-``UFTScriptArguments`` (which task and data a script trains on)."""
+"""``UFTConfig``: GRPOConfig plus the hint schedule and the supervised hint term.
+
+The hint fields live in :class:`~uft_trl.arguments.HintArguments` (no torch, so help is instant); they come first
+in ``--help``. ``UFTScriptArguments`` (which task and data a script trains on) is re-exported here.
+"""
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from trl import GRPOConfig, ScriptArguments
+from trl import GRPOConfig
 
-from .hints import HINT_BOUNDARIES, get_schedule, get_splitter
+from .arguments import HintArguments, UFTScriptArguments, parse_options
 
 
 @dataclass
-class UFTConfig(GRPOConfig):
+class UFTConfig(GRPOConfig, HintArguments):
     r"""
     Configuration class for [`UFTTrainer`].
 
@@ -49,152 +50,9 @@ class UFTConfig(GRPOConfig):
             `beta`, which is the KL coefficient.
     """
 
-    hint_column: str = field(
-        default="hint",
-        metadata={"help": "Dataset column holding the reference solution steps (list of str, or str to split)."},
-    )
-    hint_splitter: str = field(
-        default="auto",
-        metadata={
-            "help": "How string solutions are split into steps: 'auto' (lines when there are several, else "
-            "sentences), 'lines', 'sentences', 'math', or a name added with uft_trl.register_splitter."
-        },
-    )
-    hint_schedule: str = field(
-        default="cosine",
-        metadata={
-            "help": "Hint schedule: 'cosine' (UFT), 'linear', 'staged', 'uniform' (R3), 'constant' or 'none' (RFT). "
-            "More can be added with uft_trl.register_schedule."
-        },
-    )
-    hint_p_high: float = field(
-        default=0.95,
-        metadata={"help": "Probability of revealing each chunk at the start of training."},
-    )
-    hint_p_low: float = field(
-        default=0.05,
-        metadata={"help": "Probability of revealing each chunk at the end of the hint horizon."},
-    )
-    hint_steps: float = field(
-        default=300,
-        metadata={
-            "help": "The hint horizon (T_hint in the paper): no hints after this many training steps. Below 1, a "
-            "fraction of the total training steps."
-        },
-    )
-    hint_max_chunks: int = field(
-        default=5,
-        metadata={"help": "Solutions are coarsened into at most this many chunks; hints reveal whole chunks."},
-    )
-    hint_max_tokens: int | None = field(
-        default=None,
-        metadata={
-            "help": "Most hint tokens a prompt may get. A longer hint is cut back to the longest run of whole "
-            "solution steps that fits (possibly none) and counted in the `uft/hint_truncated` metric. Hints are "
-            "always also cut to fit the context: `vllm_max_model_length` (else the model's "
-            "`max_position_embeddings`) minus the prompt and `max_completion_length`."
-        },
-    )
-    hint_token_boundary: str = field(
-        default="solution",
-        metadata={
-            "help": "Where a hint's tokens end: 'solution' cuts it to the tokens it shares with the whole tokenized "
-            "solution (no lone trailing-space token); 'alone' tokenizes the hint by itself, as the official UFT code.",
-            "choices": list(HINT_BOUNDARIES),
-        },
-    )
-    sft_loss_coef: float = field(
-        default=0.001,
-        metadata={
-            "help": "Coefficient of the mean negative log-likelihood of hint tokens added to the GRPO loss (not "
-            "`beta`, the KL coefficient)."
-        },
-    )
-
     def __post_init__(self):
-        get_schedule(self.hint_schedule)  # fails early, naming the valid choices
-        get_splitter(self.hint_splitter)
-        if not 0.0 <= self.hint_p_low <= 1.0 or not 0.0 <= self.hint_p_high <= 1.0:
-            raise ValueError(
-                f"hint_p_low and hint_p_high must lie in [0, 1], got {self.hint_p_low} and {self.hint_p_high}."
-            )
-        if self.hint_steps <= 0:
-            raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {self.hint_steps}.")
-        if self.hint_max_chunks < 1:
-            raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
-        if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
-            raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
-        if self.hint_token_boundary not in HINT_BOUNDARIES:
-            raise ValueError(
-                f"hint_token_boundary must be one of {HINT_BOUNDARIES}, got {self.hint_token_boundary!r}."
-            )
-        if self.sft_loss_coef < 0:
-            raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
+        self.check_hint_arguments()
         super().__post_init__()
 
-    @property
-    def uses_hints(self) -> bool:
-        return self.hint_schedule != "none"
 
-
-@dataclass
-class UFTScriptArguments(ScriptArguments):
-    """Which task and data a script trains on; the model lives in TRL's ``ModelConfig``, training in ``UFTConfig``."""
-
-    task: str = field(
-        default="search_tree",
-        metadata={"help": "Task to train on: countdown, kk_logic, math, gsm8k, search_tree, or a registered task."},
-    )
-    task_options: str | None = field(
-        default=None,
-        metadata={
-            "help": "Options of the task's data generator as comma-separated key=value pairs, e.g. "
-            "'depth=8,branching=4' (search_tree) or 'num_numbers=(3, 5)' (countdown)."
-        },
-    )
-    dataset_format: str = field(
-        default="uft",
-        metadata={
-            "help": "With --dataset_name: 'uft' reads the official UFT parquet schema or files written by `uft-trl "
-            "data` (local path or Hub id); 'raw' reads the task's own source format (MATH-lighteval, gsm8k).",
-            "choices": ["uft", "raw"],
-        },
-    )
-    num_train: int = field(default=10240, metadata={"help": "Generated training rows (tasks with a generator)."})
-    num_test: int = field(default=256, metadata={"help": "Held-out rows for the no-hint accuracy."})
-    task_seed: int = field(default=0, metadata={"help": "Seed of generated data; the test split uses seed + 1."})
-    eval_every: int = field(
-        default=0, metadata={"help": "Log the no-hint test accuracy every this many steps (0: at the end only)."}
-    )
-    baseline: bool = field(
-        default=False,
-        metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
-    )
-
-    def generator_options(self) -> dict[str, Any]:
-        return parse_options(self.task_options)
-
-
-def parse_options(text: str | dict[str, Any] | None) -> dict[str, Any]:
-    """``"depth=8,num_numbers=(3, 5)"`` -> ``{"depth": 8, "num_numbers": (3, 5)}``; values are Python literals
-    (a bare word is a string). A YAML mapping passes through."""
-    if not text:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    pairs, depth, start = [], 0, 0
-    for i, char in enumerate(text + ","):
-        depth += (char in "([{") - (char in ")]}")
-        if char == "," and depth == 0:
-            pairs.append(text[start:i])
-            start = i + 1
-    options = {}
-    for pair in filter(str.strip, pairs):
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise ValueError(f"task option {pair.strip()!r} is not key=value (e.g. 'depth=8').")
-        try:
-            options[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            options[key.strip()] = value.strip()
-    return options
+__all__ = ["UFTConfig", "UFTScriptArguments", "parse_options"]

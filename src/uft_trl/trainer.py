@@ -289,17 +289,38 @@ class UFTTrainer(GRPOTrainer):
         }
         rows = "\n".join(f"| {key} | {value} |" for key, value in facts.items())
         section = (
-            "\n## UFT training\n\nTrained with [uft-trl](https://github.com/uft-trl/uft-trl): GRPO with step-level "
+            "### UFT settings\n\nTrained with [uft-trl](https://github.com/uft-trl/uft-trl): GRPO with step-level "
             "hints that fade out over training and a log-likelihood term on the hint tokens "
-            "([UFT](https://huggingface.co/papers/2505.16984)).\n\n| setting | value |\n|---|---|\n" + rows + "\n"
+            "([UFT](https://huggingface.co/papers/2505.16984)).\n\n| setting | value |\n|---|---|\n" + rows + "\n\n"
         )
         path = os.path.join(args.output_dir, "README.md")
         with open(path) as f:
             card = f.read()
-        marker = "\n## Citations"
-        card = card.replace(marker, section + marker, 1) if marker in card else card + section
+        marker = "### Framework versions"
+        card = card.replace(marker, section + marker, 1) if marker in card else card + "\n" + section
+        card = self._describe_base_model(card)
         with open(path, "w") as f:
             f.write(card)
+
+    def _describe_base_model(self, card: str) -> str:
+        """TRL's card names the base model by its Hub id; say what it is when there is none (a model built from a
+        config, or a local folder), and point the quick start at the real model."""
+        source = getattr(self.model.config, "_name_or_path", "") or ""
+        unnamed = "This model is a fine-tuned version of [None](https://huggingface.co/None)"
+        if unnamed in card:
+            if source:
+                origin = f"This model is a fine-tuned version of the local model `{source}`"
+            else:
+                size = sum(p.numel() for p in self.model.parameters())
+                task = self.card_facts.get("task")
+                origin = (
+                    f"This model is a {self.model.config.model_type} model of {size:,} parameters, built from a config "
+                    "and trained from scratch (random initialization)" + (f" on the {task} task" if task else "")
+                )
+            card = card.replace(unnamed, origin, 1)
+        if self.hub_model_id is None:
+            card = card.replace('model="None"', f'model="{self.args.output_dir}"', 1)
+        return card
 
     # ------------------------------------------------------------------------------------------------ loss
 

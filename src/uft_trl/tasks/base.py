@@ -45,6 +45,8 @@ class Task:
     """Column for per-difficulty accuracy."""
     max_completion_length: int = 1024
     """Completion length that fits the task's solutions."""
+    run_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Settings of the embedded offline run (``uft-trl train --task NAME`` with no config) that suit this task."""
 
     def generate(self, n: int, seed: int, **options: Any):
         """``n`` generated rows; ``options`` override the declared defaults and must be among them."""

@@ -311,4 +311,5 @@ TASK = Task(
     prepare=_prepare,
     difficulty="num_count",
     max_completion_length=1024,
+    run_defaults={"max_completion_length": 128, "max_steps": 30, "num_test": 32, "baseline": False},
 )

@@ -356,4 +356,5 @@ TASK = Task(
     prepare=_prepare,
     difficulty="num_people",
     max_completion_length=1024,
+    run_defaults={"max_completion_length": 256, "max_steps": 30, "num_test": 32, "baseline": False},
 )

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -122,6 +123,111 @@ def _delimited(text: str) -> str:
     return text if _DELIMITED.search(text) else f"\\boxed{{{text}}}"
 
 
+# Bare answers are often short sentences ("The answer is 18.", "18 dollars"). Boxed whole, math_verify reads
+# the words as a product of symbols (18*d*o*l*l*a*r*s), so a lead-in, a final period and unit words after a
+# number are cut first; answers with delimiters are left alone (math_verify finds $...$ and \boxed{} in prose
+# itself). Words that can change or hedge the value are never cut: "18 or 19", "18 squared", "2 million" and
+# "3 pi" stay as written and are checked as such (a set, a product: wrong against 18, 19, 2 or 3). The text
+# is not handed to math_verify unboxed instead: its reading of raw text keeps the last number it finds, so
+# "18 or 19" would be right against 19, and bare LaTeX reads wrongly (``8.224 \times 10^{-18}`` as 10).
+_LEAD_IN = re.compile(
+    r"(?:(?:so|thus|hence|therefore)\s*,?\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is\b\s*:?|:|=)\s*", re.IGNORECASE
+)
+_NUMBER_AND_WORDS = re.compile(
+    r"([-+]?(?:\\\$)?\d[\d,]*(?:\.\d+)?(?:\s*\\?%)?)\s+([A-Za-z]{2,}(?:[\s-]+[A-Za-z]{2,})*)"
+)
+_VALUE_WORDS = frozenset(
+    ["or", "and", "nor", "to", "plus", "minus", "times", "over", "divided", "by", "than", "not", "less", "more"]
+    + ["either", "between", "from", "through", "except", "point", "squared", "cubed", "factorial", "pi"]
+    + ["sqrt", "root", "sin", "cos", "tan", "log", "ln", "exp", "inf", "infinity", "power", "half", "halves"]
+    + [
+        word + plural
+        for word in ("hundred", "thousand", "million", "billion", "trillion", "dozen", "third", "quarter")
+        + ("fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "hundredth", "thousandth")
+        for plural in ("", "s")
+    ]
+)
+_PERCENT_WORDS = (["percent"], ["per", "cent"])
+
+
+def _bare(text: str) -> str:
+    """A bare (undelimited) answer without its lead-in, final period and unit words: ``The answer is 18
+    dollars.`` -> ``18``, ``17.5 percent`` -> ``17.5\\%``. Anything else is returned stripped, as it was."""
+    text = text.strip()
+    if _DELIMITED.search(text):
+        return text
+    lead_in = _LEAD_IN.match(text)
+    if lead_in and lead_in.end() < len(text):
+        text = text[lead_in.end() :]
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1].rstrip()
+    unit = _NUMBER_AND_WORDS.fullmatch(text)
+    if unit:
+        number, words = unit.groups()
+        names = re.split(r"[\s-]+", words.lower())
+        if names in _PERCENT_WORDS:
+            return number if "%" in number else f"{number}\\%"
+        if _VALUE_WORDS.isdisjoint(names):
+            return number
+    return text
+
+
+# math_verify compares floats rounded to 6 decimal places (``float_rounding``), an absolute tolerance: 0.0000004
+# equals 0.0000001 there, and 8.224e-18 equals 8.224e-19. When both sides are plain numbers (a decimal,
+# scientific notation, a percentage; not both integers, which math_verify compares exactly) they are compared
+# here instead, exactly in fractions: equal when they differ by at most NUMERIC_TOLERANCE times the smaller of
+# 1 and the larger magnitude. From 1 up that is math_verify's own 1e-6 (no looser: 1234567.5 is not
+# 1234567.9); below 1 it is relative, so a value keeps about 6 significant digits however small it is.
+NUMERIC_TOLERANCE = Fraction(1, 10**6)
+_WRAPPER = re.compile(r"\$(.*)\$|\\\((.*)\\\)|\\\[(.*)\\\]|\\boxed\s*\{(.*)\}", re.DOTALL)
+_POWER_OF_TEN = r"10\s*\^\s*(?:\{\s*([-+]?\d{1,3})\s*\}|(\d))"  # 10^{-18}, 10^5 (exponents up to 999)
+_PLAIN_NUMBER = re.compile(
+    r"([-+]?)\s*(?:\\\$\s*)?"
+    r"(?:(\d+(?:\.\d*)?|\.\d+)(?:\s*[eE]([-+]?\d{1,3})|\s*(?:\\times|\\cdot|\*|×)\s*"
+    + _POWER_OF_TEN
+    + r")?|"
+    + _POWER_OF_TEN
+    + r")\s*(\\?%)?"
+)
+
+
+def _plain_number(text: str) -> tuple[Fraction, bool, bool] | None:
+    """``(value, is a percentage, is an integer literal)`` of a plain number, in up to three of ``$..$``,
+    ``\\(..\\)``, ``\\[..\\]``, ``\\boxed{..}``; None for anything else (left to math_verify)."""
+    for _ in range(3):
+        wrapped = _WRAPPER.fullmatch(text)
+        if not wrapped:
+            break
+        text = next(group for group in wrapped.groups() if group is not None).strip()
+    number = _PLAIN_NUMBER.fullmatch(text)
+    if not number:
+        return None
+    sign, mantissa, *exponents, percent = number.groups()
+    exponent = next((int(e) for e in exponents if e is not None), None)
+    value = Fraction(mantissa) if mantissa is not None else Fraction(1)
+    if exponent is not None:
+        value *= Fraction(10) ** exponent
+    integer = mantissa is not None and "." not in mantissa and exponent is None
+    return (-value if sign == "-" else value), percent is not None, integer
+
+
+def _numeric_verdict(target: str, answer: str) -> bool | None:
+    """Whether two plain numbers are equal (see NUMERIC_TOLERANCE); None when math_verify is to decide.
+
+    A percentage against a number without one matches either reading, as math_verify does for integers
+    (28 and 0.28 both match 28%): 17.5 and 0.175 match 17.5%, and 17.5% matches 17.5 and 0.175.
+    """
+    gold, predicted = _plain_number(target), _plain_number(answer)
+    if gold is None or predicted is None or (gold[2] and predicted[2]):
+        return None
+    golds, answers = {gold[0]}, {predicted[0]}
+    if gold[1] and not predicted[1]:
+        golds.add(gold[0] / 100)
+    if predicted[1] and not gold[1]:
+        answers.add(predicted[0] / 100)
+    return any(abs(g - a) <= NUMERIC_TOLERANCE * min(1, max(abs(g), abs(a))) for g in golds for a in answers)
+
+
 @lru_cache(maxsize=8192)
 def _parse_gold(target: str, timeout: int | None) -> tuple[Any, ...]:
     return tuple(math_verify.parse(_delimited(target), parsing_timeout=timeout))
@@ -145,13 +251,21 @@ def verify(answer: Any, target: Any) -> bool:
     Never raises, and bounded on hostile text: answers over :data:`MAX_ANSWER_CHARS` are wrong
     without parsing; with :data:`ISOLATE` the rest is checked in a helper process (``math_sandbox``)
     within a time and memory budget, from any thread. An answer over budget is wrong.
+
+    Bare answers lose a lead-in, a final period and unit words first (:func:`_bare`), and two plain
+    numbers are compared here with a relative tolerance (:data:`NUMERIC_TOLERANCE`), never by math_verify.
     """
     if not isinstance(answer, str) or target is None:
         return False
     answer = answer.strip()
     if not answer or len(answer) > MAX_ANSWER_CHARS:
         return False
-    target = str(target).strip()
+    answer, target = _bare(answer), _bare(str(target))
+    if not answer:
+        return False
+    verdict = _numeric_verdict(target, answer)
+    if verdict is not None:
+        return verdict
     if ISOLATE and not sandbox.WORKER.unavailable:
         try:
             return sandbox.check(_delimited(target), _delimited(answer))
@@ -264,6 +378,7 @@ def build_gsm8k_dataset(
         }
 
     return _collect(raw, make_row, on_bad_row, f"GSM8K {source} ({split})")
+
 
 def _prepare(row: dict[str, Any]) -> dict[str, Any]:
     row["target"] = str(row["target"])
