@@ -7,7 +7,7 @@ python examples/custom_dataset.py --model Qwen/Qwen2.5-0.5B-Instruct
 import argparse
 import re
 
-from _common import model_and_tokenizer, run_settings
+from _common import model_and_tokenizer, run_settings, train_and_report
 from datasets import Dataset
 
 from uft_trl import UFTConfig, UFTTrainer
@@ -66,8 +66,7 @@ def main(argv=None):
         train_dataset=build_dataset(),
         processing_class=tokenizer,
     )
-    trainer.train()
-    return trainer
+    return train_and_report(trainer, "custom_dataset")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ replace the draw itself (see `uft_trl.hints.schedules.Staged`).
 import argparse
 import math
 
-from _common import model_and_tokenizer, run_settings
+from _common import model_and_tokenizer, run_settings, train_and_report
 
 from uft_trl import ScheduleParams, UFTConfig, UFTTrainer, register_schedule
 from uft_trl.tasks import search_tree
@@ -44,8 +44,7 @@ def main(argv=None):
         train_dataset=search_tree.build_dataset(64, depth=5),
         processing_class=tokenizer,
     )
-    trainer.train()
-    return trainer
+    return train_and_report(trainer, "custom_schedule")
 
 
 if __name__ == "__main__":

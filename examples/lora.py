@@ -6,7 +6,7 @@ python examples/lora.py --model Qwen/Qwen2.5-1.5B
 
 import argparse
 
-from _common import model_and_tokenizer, run_settings
+from _common import model_and_tokenizer, run_settings, train_and_report
 from peft import LoraConfig
 
 from uft_trl import UFTConfig, UFTTrainer
@@ -29,8 +29,7 @@ def main(argv=None):
         processing_class=tokenizer,
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear"),
     )
-    trainer.train()
-    return trainer
+    return train_and_report(trainer, "lora")
 
 
 if __name__ == "__main__":

@@ -6,18 +6,23 @@ On a machine with GPUs, serve the model on one GPU and train on the others:
     CUDA_VISIBLE_DEVICES=1,2 accelerate launch --num_processes 2 examples/vllm_server.py --model Qwen/Qwen2.5-0.5B
 
 Every rollout of a prompt shares its hint, which server mode relies on: it generates once per group.
-`--dry-run` only builds and prints the configuration (used by the tests where vLLM is absent).
+`--tiny` runs the same script offline on the tiny model, generating with transformers instead of a server;
+`--dry-run` only builds and prints the server configuration.
+
+    python examples/vllm_server.py --tiny
 """
 
 import argparse
 
-from _common import model_and_tokenizer
+from _common import model_and_tokenizer, run_settings, train_and_report
 
 from uft_trl import UFTConfig, UFTTrainer
 from uft_trl.tasks import countdown
 
 
 def build_config(args) -> UFTConfig:
+    if args.tiny:  # no server: TRL's own generation, a few CPU steps
+        return UFTConfig(output_dir=args.output_dir, learning_rate=1e-6, **run_settings(tiny=True))
     return UFTConfig(
         output_dir=args.output_dir,
         use_vllm=True,
@@ -42,7 +47,8 @@ def parse(argv=None):
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max-steps", type=int, default=500)
     parser.add_argument("--output-dir", default="outputs/countdown-vllm-server")
-    parser.add_argument("--dry-run", action="store_true", help="build and print the configuration only")
+    parser.add_argument("--tiny", action="store_true", help="offline tiny model, transformers generation, CPU")
+    parser.add_argument("--dry-run", action="store_true", help="build and print the server configuration only")
     return parser.parse_args(argv)
 
 
@@ -52,16 +58,15 @@ def main(argv=None):
     if args.dry_run:
         print(f"use_vllm={config.use_vllm} vllm_mode={config.vllm_mode} server={args.host}:{args.port}")
         return config
-    model, tokenizer = model_and_tokenizer(args.model, tiny=False)
+    model, tokenizer = model_and_tokenizer(args.model, tiny=args.tiny)
     trainer = UFTTrainer(
         model=model,
         reward_funcs=countdown.accuracy_reward,
         args=config,
-        train_dataset=countdown.build_dataset(10240, seed=0),
+        train_dataset=countdown.build_dataset(64 if args.tiny else 10240, seed=0),
         processing_class=tokenizer,
     )
-    trainer.train()
-    return trainer
+    return train_and_report(trainer, "vllm_server")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,16 @@ def test_vllm_server_example_builds_its_configuration(tmp_path):
     assert config.use_vllm and config.vllm_mode == "server" and config.vllm_server_port == 8123
     if importlib.util.find_spec("vllm") is None:
         assert module.main(["--dry-run"]).vllm_mode == "server"
+
+
+def test_vllm_server_example_runs_offline_with_tiny(tmp_path):
+    module, trainer = run("vllm_server", tmp_path)
+    assert trainer.state.global_step == 3 and not trainer.args.use_vllm
+
+
+def test_examples_end_on_one_summary_line_and_save_their_model(tmp_path, capsys):
+    run("custom_schedule", tmp_path)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("custom_schedule: 3 steps") and "model saved to" in lines[-1]
+    assert not any(line.startswith("{") for line in lines)  # no raw metric dicts
+    assert (tmp_path / "custom_schedule" / "model.safetensors").is_file()
