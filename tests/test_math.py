@@ -210,6 +210,87 @@ def test_verify_wrong_values(answer, target):
     assert math_task.verify(answer, target) is False
 
 
+# Held-out defects: (answer, target, expected). Each fix has its positive and its matching negative cases.
+TINY_MAGNITUDES = [  # math_verify alone rounds to 6 decimal places: all of these were equal
+    ("8.224 \\times 10^{-18}", "8.224 \\times 10^{-19}", False),
+    ("0.0000004", "0.0000001", False),
+    ("4e-7", "0.0000001", False),
+    ("10^{-6}", "0.0000001", False),
+    ("$8.224 \\cdot 10^{-19}$", "8.224 \\times 10^{-19}", True),
+    ("8.224e-19", "8.224 \\times 10^{-19}", True),
+    ("\\boxed{0.0000001}", "0.0000001", True),
+    ("10^{-7}", "0.0000001", True),
+    ("0.00000010000001", "0.0000001", True),  # within the relative 1e-6
+    ("0.0000001000002", "0.0000001", False),  # beyond it
+    ("1234567.5", "1234567.9", False),  # large values keep math_verify's absolute 1e-6, no looser
+    ("2.5000004", "2.5", True),
+    ("0.333333", "\\frac{1}{3}", True),  # not two plain numbers: math_verify's comparison, unchanged
+]
+BARE_SENTENCES = [
+    ("18.", "18", True),
+    ("The answer is 18", "18", True),
+    ("18 dollars", "18", True),
+    ("The final answer is: 18 square units.", "18", True),
+    ("Answer: 3.25", "3.25\\text{ dollars}", True),
+    ("The answer is 18", "19", False),
+    ("18.", "19", False),
+    ("18 dollars", "19", False),
+    ("18 or 19", "18", False),  # a hedge is a set {18, 19}: wrong against either value
+    ("18 or 19", "19", False),
+    ("18 squared", "18", False),  # words that change the value are never cut
+    ("2 million", "2", False),
+    ("3 pi", "3", False),
+    ("18 and a half", "18", False),
+]
+PERCENTAGES = [
+    ("17.5", "17.5\\%", True),
+    ("28", "28\\%", True),
+    ("0.175", "17.5\\%", True),  # math_verify reads a percentage both ways (28 and 0.28 match 28%)
+    ("17.5\\%", "17.5", True),
+    ("17.5%", "0.175", True),
+    ("17.5 percent", "17.5\\%", True),
+    ("17.6", "17.5\\%", False),
+    ("1.75", "17.5\\%", False),
+    ("29", "28\\%", False),
+    ("17.6\\%", "17.5", False),
+]
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["helper", "in-process"])
+@pytest.mark.parametrize(("answer", "target", "expected"), TINY_MAGNITUDES + BARE_SENTENCES + PERCENTAGES)
+def test_verify_held_out_defects(monkeypatch, isolate, answer, target, expected):
+    monkeypatch.setattr(math_task, "ISOLATE", isolate and math_task.ISOLATE)
+    assert math_task.verify(answer, target) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The answer is 18.", "18"),
+        ("So, the answer is 18 apples", "18"),
+        ("17.5 per cent", "17.5\\%"),
+        ("18 or 19", "18 or 19"),
+        ("18 cm squared", "18 cm squared"),
+        ("18 m", "18 m"),  # one letter may be a variable: kept (math_verify itself drops units such as m)
+        ("The answer is $18$.", "The answer is $18$."),  # delimited: math_verify finds the $18$
+        ("The answer is", "The answer is"),
+        ("1, 2, \\ldots", "1, 2, \\ldots"),
+    ],
+)
+def test_bare_answers(text, expected):
+    assert math_task._bare(text) == expected
+
+
+def test_plain_numbers_are_bounded():
+    # Exponents are capped at three digits; longer ones (10^{10^8}-style towers) are left to the helper.
+    assert math_task._plain_number("1e999999") is None
+    assert math_task._plain_number("10^{1000}") is None
+    start = time.perf_counter()
+    for text in ("9" * 995 + "e-999", "1" + " ab" * 333, "1 " + "a" * 990 + " 1", "The answer is " * 70):
+        math_task._numeric_verdict("0.5", math_task._bare(text))
+    assert time.perf_counter() - start < 0.5
+
+
 def test_reward_scale():
     completions = [
         completion("\\frac{1}{2}"),  # correct
