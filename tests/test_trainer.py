@@ -380,7 +380,7 @@ def test_missing_hint_column_is_named(tmp_path, model, tokenizer):
 
 @pytest.mark.parametrize(
     "bad, message",
-    [(None, r"Row 1: column 'hint' is None"), ([["ok\n", None]], r"Row 1: step 1 of column 'hint' is a NoneType")],
+    [(None, r"Row 1: column 'hint' is None"), ([["ok\n", None]], r"Row 1: step 1 of column 'hint' has type NoneType")],
 )
 def test_bad_hint_rows_are_named(tmp_path, model, tokenizer, bad, message):
     hints = [["fine\n"], bad[0] if isinstance(bad, list) else bad]

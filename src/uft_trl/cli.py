@@ -370,9 +370,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
     _console_logging()
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # "Writing model shards": the training bar and the summary suffice
+    if not {"-h", "--help", "--help-all"} & set(argv):
+        _quiet_library_progress_bars()
     try:
         COMMANDS[argv[0]](argv[1:])
     except (UsageError, ValueError, FileNotFoundError) as error:
@@ -424,6 +423,15 @@ def _print_help(argv: list[str], command: str, sections: tuple[type, ...]) -> bo
     print(textwrap.fill(COMMON_TRL_OPTIONS, width=100, initial_indent="  ", subsequent_indent="  "))
     print(f"\nEvery option with its help (about 300): uft-trl {command} --help-all")
     return True
+
+
+def _quiet_library_progress_bars() -> None:
+    """"Generating train split", "Writing model shards": the training bar and the summary are the console."""
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    datasets.disable_progress_bars()
+    transformers_logging.disable_progress_bar()
 
 
 class _StdoutHandler(logging.StreamHandler):

@@ -103,13 +103,13 @@ def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | s
             value = value.tolist()
         if not isinstance(value, Sequence):
             raise ValueError(
-                f"Row {row}: column '{column}' holds a {type(value).__name__}; expected a list of step strings or a "
+                f"Row {row}: column '{column}' holds a value of type {type(value).__name__}; expected a list of step strings or a "
                 "string."
             )
         for position, step in enumerate(value):
             if not isinstance(step, str):
                 raise ValueError(
-                    f"Row {row}: step {position} of column '{column}' is a {type(step).__name__} ({step!r}); every "
+                    f"Row {row}: step {position} of column '{column}' has type {type(step).__name__} ({step!r}); every "
                     "step must be a string."
                 )
         steps = list(value)
