@@ -426,7 +426,7 @@ def _print_help(argv: list[str], command: str, sections: tuple[type, ...]) -> bo
 
 
 def _quiet_library_progress_bars() -> None:
-    """"Generating train split", "Writing model shards": the training bar and the summary are the console."""
+    """Silence "Generating train split" and "Writing model shards": the training bar and the summary suffice."""
     import datasets
     from transformers.utils import logging as transformers_logging
 
