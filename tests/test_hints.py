@@ -28,6 +28,7 @@ PARAMS = ScheduleParams(p_high=0.95, p_low=0.05, hint_steps=300)
         ("constant", [0.95, 0.95, 0.95, 0.0]),
         ("none", [0.0, 0.0, 0.0, 0.0]),
         ("uniform", [0.5, 0.5, 0.5, 0.0]),
+        ("r3", [0.5, 0.5, 0.5, 0.5]),
     ],
 )
 def test_schedule_probability_at_key_steps(name, expected):
@@ -61,6 +62,13 @@ def test_uniform_draws_cover_every_boundary_equally_and_stop_after_horizon():
     assert counts.sum() == 12_000 and len(counts) == 6
     assert np.all(np.abs(counts / 12_000 - 1 / 6) < 0.02)
     assert all(schedule.revealed_chunks(301, 5, PARAMS, group_rng(0, 301, g)) == 0 for g in range(100))
+
+
+def test_r3_keeps_uniform_hints_to_the_end_like_the_official_baseline():
+    schedule = get_schedule("r3")
+    for step in (10, 301, 5_000):
+        draws = [schedule.revealed_chunks(step, 5, PARAMS, group_rng(0, step, g)) for g in range(6_000)]
+        assert np.all(np.abs(np.bincount(draws, minlength=6) / 6_000 - 1 / 6) < 0.025)
 
 
 @pytest.mark.parametrize("name, step", [("cosine", 0), ("cosine", 150), ("cosine", 280), ("linear", 75)])

@@ -14,8 +14,8 @@ and ``T = hint_steps``:
 * cosine (UFT): ``p(t) = p_low + (p_high - p_low)(1 + cos(pi t / T)) / 2`` for ``t <= T``, then 0,
   and the revealed chunks ``l ~ Binomial(num, p(t))``;
 * staged: ``l = num - t // (T // (num + 1))`` clipped to ``[0, num]``, 0 after T;
-* uniform (R3): ``l`` uniform over ``0..num``. The official code never stops hinting here; we stop
-  after T like every other schedule, so a run always ends on the model's own solutions.
+* uniform: ``l`` uniform over ``0..num``, 0 after T like every other schedule, so a run ends on the model's own
+  solutions; ``r3`` is the official R3 baseline, which never stops hinting.
 """
 
 from __future__ import annotations
@@ -98,15 +98,19 @@ class Staged(HintSchedule):
 
 
 class Uniform(HintSchedule):
-    """R3-like: every chunk boundary equally likely."""
+    """R3-like: every chunk boundary equally likely, until ``hint_steps`` (``stops=False``: for the whole run, as the
+    official R3 baseline, registered as ``r3``)."""
+
+    def __init__(self, stops: bool = True):
+        self.stops = stops
 
     def revealed_chunks(self, step, num_chunks, params, rng):
-        if step > params.hint_steps:
+        if self.stops and step > params.hint_steps:
             return 0
         return int(rng.integers(0, num_chunks + 1))
 
     def probability(self, step, params):
-        return 0.5 if step <= params.hint_steps else 0.0
+        return 0.5 if step <= params.hint_steps or not self.stops else 0.0
 
 
 SCHEDULES: dict[str, HintSchedule] = {
@@ -114,6 +118,7 @@ SCHEDULES: dict[str, HintSchedule] = {
     "linear": Linear(),
     "staged": Staged(),
     "uniform": Uniform(),
+    "r3": Uniform(stops=False),
     "constant": Constant(),
     "none": NoHints(),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from .base import Task
+from .official import official_reward, official_score
 
 
 # name -> "module:attribute" of its Task entry
@@ -55,4 +56,13 @@ def task_for_source(data_source: str) -> Task:
     return matches[0]
 
 
-__all__ = ["BUILTIN_TASKS", "Task", "get_task", "register_task", "task_for_source", "task_names"]
+__all__ = [
+    "BUILTIN_TASKS",
+    "Task",
+    "get_task",
+    "official_reward",
+    "official_score",
+    "register_task",
+    "task_for_source",
+    "task_names",
+]

@@ -141,7 +141,7 @@ def _fix_sqrt(text: str) -> str:
 
 
 def _fix_fracs(text: str) -> str:
-    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{2}`` -> ``\\frac{1}{2}``; a one-character tail returns ``text`` unchanged."""
+    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{2}`` likewise; a one-character tail returns ``text`` as is."""
     head, *parts = text.split("\\frac")
     pieces = [head]
     for part in parts:
@@ -277,12 +277,8 @@ def evaluate_equation(equation: str) -> Any:
         raise _Unreadable("invalid characters")
     try:
         tree = ast.parse(equation, mode="eval")
-    except (
-        SyntaxError,
-        ValueError,
-        MemoryError,
-        RecursionError,
-    ) as error:  # the parser's stack limit is a MemoryError
+    # CPython reports a parser stack overflow (thousands of unary signs) as a MemoryError.
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
         raise _Unreadable("not an expression") from error
     values: list[Any] = []
     stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
@@ -352,7 +348,11 @@ def _first_role_after(text: str, folded: str, pos: int) -> str | None:
 
 
 def _solution_line(line: str) -> tuple[str, str] | None:
-    """``re.search(r"\\b([A-Za-z]+)\\b.*?\\b(knight|knave)\\b", line, re.I)``: the first whole ASCII word, then the first role."""
+    """``re.search(r"\\b([A-Za-z]+)\\b.*?\\b(knight|knave)\\b", line, re.I)``: the first whole word, then a role.
+
+    The first word made only of ``[A-Za-z]`` letters (under IGNORECASE also U+0130, U+0131, U+017F, U+212A)
+    is the name; later words could only see fewer role words, so none of them can match if it does not.
+    """
     i = 0
     while i < len(line):
         if line[i] in _NAME_LETTERS and (i == 0 or not _is_word(line[i - 1])):
@@ -361,7 +361,7 @@ def _solution_line(line: str) -> tuple[str, str] | None:
                 end += 1
             if end == len(line) or not _is_word(line[end]):
                 role = _first_role_after(line, line.translate(_FOLD), end)
-                return None if role is None else (line[i:end], role)  # later names only see fewer roles
+                return None if role is None else (line[i:end], role)
             i = end
         i += 1
     return None
@@ -441,7 +441,8 @@ def _scorer(data_source: str) -> Callable[[str, Mapping[str, Any]], float]:
         return score_kk_logic
     known = ", ".join(NUMERIC_SOURCES + MATH_SOURCES)
     raise ValueError(
-        f"Unknown data_source {data_source!r}; the official scorers know {known}, and names containing 'countdown' or 'kk_logic'."
+        f"Unknown data_source {data_source!r}; the official scorers know {known} "
+        "and names containing 'countdown' or 'kk_logic'."
     )
 
 
@@ -474,7 +475,9 @@ def official_reward(
     """
     hints = hint_text if hint_text is not None else [None] * len(completions)
     scores = []
-    for prompt, hint, completion, source, truth in zip(prompts, hints, completions, data_source, ground_truth):
+    for prompt, hint, completion, source, truth in zip(
+        prompts, hints, completions, data_source, ground_truth, strict=True
+    ):
         truth = json.loads(truth) if isinstance(truth, str) else truth
         scores.append(official_score(source, _solution_string(prompt, hint, completion), truth))
     return scores
