@@ -446,6 +446,32 @@ def test_hints_are_cut_to_fit_the_context_after_prompt_and_completion(tmp_path, 
     assert trainer._metrics["train"]["uft/hint_truncated"][-1] == 1.0
 
 
+def test_prompt_plus_hint_is_capped_at_max_prompt_hint_length_like_the_official_runs(
+    tmp_path, model, tokenizer, dataset
+):
+    reward = RecordingReward()
+    trainer = make_trainer(
+        tmp_path,
+        model,
+        tokenizer,
+        dataset,
+        reward,
+        hint_schedule="constant",
+        hint_p_high=1.0,
+        max_prompt_hint_length=20,
+    )
+    trainer.model.train()
+    rows = generation_batch(dataset, [0, 2])
+    out = trainer._generate_and_score_completions(rows)
+    for i, row in enumerate(rows):
+        prompt, hint = ids_of(tokenizer, row["prompt"]), ids_of(tokenizer, reward.calls[-1]["hints"][i])
+        assert len(prompt) + len(hint) <= 20
+        steps = row["hint"]  # whole steps only, and as many as fit
+        revealed = next(k for k in range(len(steps) + 1) if ids_of(tokenizer, "".join(steps[:k])) == hint)
+        assert revealed == len(steps) or len(prompt) + len(ids_of(tokenizer, "".join(steps[: revealed + 1]))) > 20
+    assert out["prompt_ids"].size(1) <= 20
+
+
 def test_string_solutions_are_split_into_steps(tmp_path, model, tokenizer, monkeypatch):
     reward = RecordingReward()
     data = Dataset.from_dict({"prompt": ["Q: a\nA: "] * 2, "hint": ["step one\nstep two\n", "First. Second."]})
@@ -505,6 +531,7 @@ def test_rollout_functions_are_refused_with_hints(tmp_path, model, tokenizer, da
         ("sft_loss_coef", -1.0, "sft_loss_coef"),
         ("hint_max_tokens", -1, "hint_max_tokens"),
         ("hint_token_boundary", "middle", "hint_token_boundary"),
+        ("max_prompt_hint_length", 0, "max_prompt_hint_length"),
         ("hint_splitter", "paragraphs", "Unknown hint splitter 'paragraphs'"),
     ],
 )

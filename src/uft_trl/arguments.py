@@ -65,6 +65,14 @@ class HintArguments:
             "`max_position_embeddings`) minus the prompt and `max_completion_length`."
         },
     )
+    max_prompt_hint_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Most tokens of prompt plus hint: the hint is cut to the whole solution steps that fit (the "
+            "official runs cap prompt + hint at their max_prompt_length: 256 Countdown, 1024 others). Prompts "
+            "themselves are never cut."
+        },
+    )
     hint_token_boundary: str = field(
         default="solution",
         metadata={
@@ -95,6 +103,8 @@ class HintArguments:
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
+        if self.max_prompt_hint_length is not None and self.max_prompt_hint_length < 1:
+            raise ValueError(f"max_prompt_hint_length must be positive or None, got {self.max_prompt_hint_length}.")
         if self.hint_token_boundary not in HINT_BOUNDARIES:
             raise ValueError(
                 f"hint_token_boundary must be one of {HINT_BOUNDARIES}, got {self.hint_token_boundary!r}."
@@ -131,6 +141,15 @@ class UFTScriptArguments(ScriptArguments):
         metadata={
             "help": "Options of the task's data generator as comma-separated key=value pairs, e.g. "
             "'depth=8,branching=4' (search_tree) or 'num_numbers=(3, 5)' (countdown)."
+        },
+    )
+    scoring: str = field(
+        default="project",
+        metadata={
+            "help": "How answers are scored, in training and for the no-hint accuracy: 'project' (this project's "
+            "verifiers: the answer block after </think>, exact arithmetic, math-verify) or 'official' (the UFT "
+            "paper's scorers, to reproduce its numbers; see docs/paper_parity.md).",
+            "choices": ["project", "official"],
         },
     )
     dataset_format: str = field(

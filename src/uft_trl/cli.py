@@ -114,12 +114,13 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
 
     task = get_task(script_args.task)
     train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
+    reward, train_dataset, test_dataset = scored_with(script_args.scoring, task, train_dataset, test_dataset)
     model, tokenizer = model_for_trainer(model_args, training_args)
     push = training_args.push_to_hub
     training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card
     trainer = UFTTrainer(
         model=model,
-        reward_funcs=task.reward,
+        reward_funcs=reward,
         args=training_args,
         train_dataset=train_dataset,
         processing_class=tokenizer,
@@ -128,10 +129,15 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     output_dir = Path(training_args.output_dir)
     quiet_console(trainer)
     trainer.add_callback(MetricsFileCallback(str(output_dir / "metrics.jsonl")))
-    result = {"task": task.name, "schedule": training_args.hint_schedule, "output_dir": str(output_dir)}
+    result = {
+        "task": task.name,
+        "schedule": training_args.hint_schedule,
+        "scoring": script_args.scoring,
+        "output_dir": str(output_dir),
+    }
     if test_dataset is not None:
         accuracy = NoHintAccuracyCallback(
-            trainer, test_dataset, task.reward, training_args.max_completion_length, script_args.eval_every or 10**9
+            trainer, test_dataset, reward, training_args.max_completion_length, script_args.eval_every or 10**9
         )
         add_first(trainer, accuracy)
         result["accuracy_before"] = accuracy.accuracy()
@@ -142,6 +148,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         result["accuracy_after"] = accuracy.accuracy()
         trainer.card_facts["no-hint test accuracy"] = f"{result['accuracy_after']:.3f} (n={len(test_dataset)})"
     trainer.card_facts["task"] = task.name
+    trainer.card_facts["scoring"] = script_args.scoring
     trainer.save_model(str(output_dir))
     if trainer.accelerator.is_main_process:
         trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
@@ -161,6 +168,18 @@ def _finish_wandb_run() -> None:
 
         if wandb.run is not None:
             wandb.finish()
+
+
+def scored_with(scoring: str, task, *datasets):
+    """The reward of a scoring mode and the datasets it can read: ``official`` adds the columns its scorers need."""
+    if scoring == "project":
+        return (task.reward, *datasets)
+    if scoring != "official":
+        raise UsageError(f"unknown scoring {scoring!r}; choose 'project' or 'official'")
+    from .data import with_official_columns
+    from .tasks import official_reward
+
+    return (official_reward, *(None if d is None else with_official_columns(d, task) for d in datasets))
 
 
 def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
@@ -274,42 +293,52 @@ def run_sft(argv: list[str]) -> list[dict]:
 
 
 def run_eval(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="uft-trl eval", description="No-hint accuracy of a model on a task.")
+    parser = argparse.ArgumentParser(
+        prog="uft-trl eval",
+        description="No-hint accuracy of a model: on one task (--task), or per data source of a file that mixes "
+        "them (--dataset without --task, e.g. the official data/others/test.parquet).",
+    )
     parser.add_argument("--model", required=True, help="model path or Hub id ('tiny' for an untrained tiny model)")
-    parser.add_argument("--task", required=True, help=f"one of {', '.join(task_names())}")
+    parser.add_argument("--task", help=f"one of {', '.join(task_names())}; omit to evaluate --dataset per data source")
     parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--dataset", help="official-UFT-schema file/dir/Hub id; default: generated test data")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--n", type=int, default=1024, help="number of problems")
+    parser.add_argument("--n", type=int, default=1024, help="number of problems (per data source for a suite)")
     parser.add_argument("--num-samples", type=int, default=1, help="k for sampled pass@k (1: greedy only)")
+    parser.add_argument(
+        "--scoring",
+        choices=["project", "official", "both"],
+        help="answer scoring: the project's verifiers, the paper's official scorers, or both "
+        "(default: project for a task, both for a suite)",
+    )
     parser.add_argument("--max-new-tokens", type=int)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1, help="seed of generated test data")
     parser.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
-    parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task>.json or ./eval_<task>.json)")
+    parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task or suite>.json)")
     args = parser.parse_args(argv)
-    report = evaluate_model(args)
-    out = Path(args.out) if args.out else _default_report_path(args.model, args.task)
+    if args.task is None and args.dataset is None:
+        raise UsageError("give --task (generated test data) or --dataset (a file in the official UFT schema)")
+    suite = args.task is None
+    report = evaluate_suite_file(args) if suite else evaluate_model(args)
+    out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else args.task)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: v for k, v in report.items() if not k.startswith("by_")}, indent=2))
+    if suite:
+        from .evaluation import suite_table
+
+        print(suite_table(report))
+    else:
+        print(json.dumps({k: v for k, v in report.items() if not k.startswith("by_")}, indent=2))
     logger.info("report written to %s", out)
 
 
-def evaluate_model(args: argparse.Namespace) -> dict:
-    from .evaluation import evaluate, transformers_generator, vllm_generator
+def _generator(args: argparse.Namespace, max_new_tokens: int):
+    """(backend name, generate function): vLLM when installed and a GPU is there, else transformers."""
+    from .evaluation import transformers_generator, vllm_generator
     from .models import model_for_inference
 
-    task = get_task(args.task)
-    if args.dataset:
-        from .data import load_uft_dataset
-
-        dataset = load_uft_dataset(args.dataset, split=args.split, task=task.name)
-    else:
-        dataset = task.generate(args.n, seed=args.seed, **parse_options(args.task_options))
-    dataset = dataset.select(range(min(args.n, len(dataset))))
-    max_new_tokens = args.max_new_tokens or task.max_completion_length
     backend = args.backend
     if backend == "auto":
         import importlib.util
@@ -318,16 +347,49 @@ def evaluate_model(args: argparse.Namespace) -> dict:
 
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
     if backend == "vllm":
-        generate = vllm_generator(args.model, max_new_tokens, args.temperature)
+        return backend, vllm_generator(args.model, max_new_tokens, args.temperature)
+    model, tokenizer = model_for_inference(args.model)
+    return backend, transformers_generator(
+        model, tokenizer, max_new_tokens, args.batch_size, args.temperature, progress=True
+    )
+
+
+def evaluate_model(args: argparse.Namespace) -> dict:
+    from .evaluation import evaluate
+
+    task = get_task(args.task)
+    if args.dataset:
+        from .data import load_uft_dataset
+
+        dataset = load_uft_dataset(args.dataset, split=args.split, task=task.name, hint_column=None)
     else:
-        model, tokenizer = model_for_inference(args.model)
-        generate = transformers_generator(model, tokenizer, max_new_tokens, args.batch_size, args.temperature)
-    report = evaluate(dataset, task.reward, generate, args.num_samples, task.difficulty)
-    return {"model": args.model, "task": task.name, "backend": backend, "hints": False, **report}
+        dataset = task.generate(args.n, seed=args.seed, **parse_options(args.task_options))
+    dataset = dataset.select(range(min(args.n, len(dataset))))
+    scoring = args.scoring or "project"
+    if scoring == "both":
+        raise UsageError("--scoring both is for a suite (--dataset without --task); choose project or official")
+    reward, dataset = scored_with(scoring, task, dataset)
+    backend, generate = _generator(args, args.max_new_tokens or task.max_completion_length)
+    report = evaluate(dataset, reward, generate, args.num_samples, task.difficulty)
+    return {"model": args.model, "task": task.name, "scoring": scoring, "backend": backend, "hints": False, **report}
 
 
-def _default_report_path(model: str, task: str) -> Path:
-    return Path(model) / f"eval_{task}.json" if os.path.isdir(model) else Path(f"eval_{task}.json")
+def evaluate_suite_file(args: argparse.Namespace) -> dict:
+    """Greedy accuracy per data source and overall, as the paper's evaluation (no hints)."""
+    from .data import load_suite
+    from .evaluation import SCORINGS, evaluate_suite
+
+    sources = {
+        name: rows.select(range(min(args.n, len(rows)))) for name, rows in load_suite(args.dataset, args.split).items()
+    }
+    scorings = SCORINGS if args.scoring in (None, "both") else (args.scoring,)
+    backend, generate = _generator(args, args.max_new_tokens or 1024)
+    report = evaluate_suite(sources, generate, scorings)
+    return {"model": args.model, "dataset": args.dataset, "backend": backend, "hints": False, "greedy": True, **report}
+
+
+def _default_report_path(model: str, name: str) -> Path:
+    return Path(model) / f"eval_{name}.json" if os.path.isdir(model) else Path(f"eval_{name}.json")
 
 
 # ------------------------------------------------------------------------------------------------------ data

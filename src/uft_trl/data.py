@@ -6,6 +6,7 @@ entry; nothing here names a task.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def load_uft_dataset(
     split: str = "train",
     chat: bool = False,
     task: str | None = None,
-    hint_column: str = "hint",
+    hint_column: str | None = "hint",
     **kwargs: Any,
 ) -> Dataset:
     """Rows of the official UFT parquet files, or of files written by ``uft-trl data``, ready for a task's reward.
@@ -105,39 +106,64 @@ def load_uft_dataset(
     Official rows are reshaped: ``prompt`` becomes the plain-text content of its one user message (the
     paper uses no chat template; ``chat=True`` keeps the message list), the hint stays a list of steps,
     and ``reward_model.ground_truth`` is flattened into the columns the task's reward reads (its
-    ``Task.ground_truth``), cast and given a difficulty column by ``Task.prepare``. Rows already in the
-    project's own shape (no ``reward_model`` column) are checked and kept. The task comes from
-    ``data_source`` unless ``task`` is given. ``kwargs`` go to ``datasets.load_dataset`` for Hub ids.
+    ``Task.ground_truth``), cast and given a difficulty column by ``Task.prepare``; it is also kept whole, as
+    JSON in ``ground_truth``, for the official scorers. Rows already in the project's own shape (no
+    ``reward_model`` column) are checked and kept. The task comes from ``data_source`` unless ``task`` is
+    given; ``hint_column=None`` neither needs nor checks hints (evaluation). ``kwargs`` go to
+    ``datasets.load_dataset`` for Hub ids.
     """
     where = f"dataset {path_or_hub_id} (split {split!r})"
     raw = load_split(path_or_hub_id, split=split, **kwargs)
     entry = get_task(task) if task is not None else _single_task(raw, where)
+    return uft_rows(raw, entry, where, chat=chat, hint_column=hint_column)
+
+
+def uft_rows(raw: Dataset, task: Task, where: str, chat: bool = False, hint_column: str | None = "hint") -> Dataset:
+    """``load_uft_dataset``'s reshaping of rows already loaded (for example one data source of a mixed file)."""
     official = "reward_model" in raw.column_names
-    needed = ["prompt", hint_column] + (["reward_model"] if official else list(entry.ground_truth.values()))
+    needed = ["prompt"] + ([hint_column] if hint_column else [])
+    needed += ["reward_model"] if official else list(task.ground_truth.values())
     missing = [c for c in needed if c not in raw.column_names]
     if missing:
         raise ValueError(
-            f"{where}: missing column(s) {missing} for task '{entry.name}'; found {raw.column_names}. Expected the "
+            f"{where}: missing column(s) {missing} for task '{task.name}'; found {raw.column_names}. Expected the "
             "official UFT schema (prompt, hint, reward_model, data_source) or the rows `uft-trl data` writes."
         )
 
     def reshape(row: dict[str, Any], index: int) -> dict[str, Any]:
-        row[hint_column] = _checked_hint(row[hint_column], where, index, hint_column)
+        if hint_column:
+            row[hint_column] = _checked_hint(row[hint_column], where, index, hint_column)
+        row["prompt"] = _plain_prompt(row["prompt"], chat, f"{where}, row {index}")
         if not official:
-            row["prompt"] = _plain_prompt(row["prompt"], chat, f"{where}, row {index}")
-            return entry.prepare(row) if entry.prepare else row
+            return task.prepare(row) if task.prepare else row
         truth = (row.get("reward_model") or {}).get("ground_truth") or {}
-        absent = [f for f in entry.ground_truth if truth.get(f) is None]
+        absent = [f for f in task.ground_truth if truth.get(f) is None]
         if absent:
             raise ValueError(f"{where}, row {index}: missing reward_model.ground_truth field(s) {absent}.")
         out = {k: v for k, v in row.items() if k not in _DROPPED}
-        out["prompt"] = _plain_prompt(row["prompt"], chat, f"{where}, row {index}")
-        out.update({column: truth[field] for field, column in entry.ground_truth.items()})
-        return entry.prepare(out) if entry.prepare else out
+        out.update({column: truth[field] for field, column in task.ground_truth.items()})
+        out["ground_truth"] = json.dumps(truth)  # as the official scorers read it (scoring="official")
+        return task.prepare(out) if task.prepare else out
 
     # Rows are rebuilt rather than mapped: Dataset.map would cast a rewritten column back to the
     # file's type when it can (an int "level" back to a string).
     return Dataset.from_list([reshape(row, index) for index, row in enumerate(raw)])
+
+
+def load_suite(path_or_hub_id: str | Path, split: str = "test", **kwargs: Any) -> dict[str, Dataset]:
+    """A file mixing data sources (the official ``data/others/test.parquet``): its rows per ``data_source``, each
+    reshaped for the task that source belongs to, hints not needed. Sources keep the file's order."""
+    where = f"dataset {path_or_hub_id} (split {split!r})"
+    raw = load_split(path_or_hub_id, split=split, **kwargs)
+    if "data_source" not in raw.column_names:
+        raise ValueError(f"{where}: no 'data_source' column; an evaluation suite needs one per row.")
+    rows: dict[str, list[int]] = {}
+    for index, source in enumerate(raw["data_source"]):
+        rows.setdefault(source, []).append(index)
+    return {
+        source: uft_rows(raw.select(indices), task_for_source(source), f"{where}, {source}", hint_column=None)
+        for source, indices in rows.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,3 +220,16 @@ def sft_dataset(dataset: Dataset, task: Task, hint_column: str = "hint") -> Data
 
     keep = [c for c in dataset.column_names if c != "prompt"]
     return dataset.map(to_example, with_indices=True, remove_columns=keep)
+
+
+def with_official_columns(dataset: Dataset, task: Task) -> Dataset:
+    """The ``data_source`` and ``ground_truth`` (JSON) columns the official scorers read, built from the task's own
+    columns where a dataset lacks them (generated rows, the project's own files)."""
+    if task.official_source is None:
+        raise ValueError(f"Task '{task.name}' has no official scorer; use --scoring project.")
+    if "data_source" not in dataset.column_names:
+        dataset = dataset.add_column("data_source", [task.official_source] * len(dataset))
+    if "ground_truth" not in dataset.column_names:
+        truths = [json.dumps({field: row[column] for field, column in task.ground_truth.items()}) for row in dataset]
+        dataset = dataset.add_column("ground_truth", truths)
+    return dataset

@@ -6,12 +6,14 @@ so the same scoring runs on transformers, on vLLM, or on a fixture whose answers
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from datasets import Dataset
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
@@ -24,8 +26,9 @@ def transformers_generator(
     max_new_tokens: int,
     batch_size: int = 64,
     temperature: float = 1.0,
+    progress: bool = False,
 ) -> Generate:
-    """Batched ``model.generate``; chat prompts go through the tokenizer's chat template."""
+    """Batched ``model.generate``; chat prompts go through the tokenizer's chat template. ``progress`` shows a bar."""
 
     @torch.no_grad()
     def generate(prompts: list[Any], num_samples: int, greedy: bool) -> list[list[str]]:
@@ -36,7 +39,8 @@ def transformers_generator(
             for p in prompts
         ]
         results: list[list[str]] = []
-        for start in range(0, len(texts), batch_size):
+        batches = range(0, len(texts), batch_size)
+        for start in tqdm(batches, desc="generating", unit="batch", disable=not progress, dynamic_ncols=True):
             encoded = tokenizer(
                 texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
             ).to(model.device)
@@ -135,3 +139,64 @@ def no_hint_accuracy(
 
 def _mean(values: list[float | bool]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# A suite of data sources (the paper's evaluation: GSM8K, MATH500, Minerva, OlympiadBench, AIME, AMC, ...)
+
+SCORINGS = ("official", "project")
+
+
+def suite_scores(rows: Dataset, completions: list[str], task, scoring: str) -> list[bool]:
+    """Correct or not, per row of one data source: the official scorers on prompt + completion, or the task's own
+    reward (``project``)."""
+    if scoring == "official":
+        from .tasks.official import official_score
+
+        return [
+            official_score(source, prompt + completion, json.loads(truth)) >= 1.0
+            for source, prompt, completion, truth in zip(
+                rows["data_source"], rows["prompt"], completions, rows["ground_truth"], strict=True
+            )
+        ]
+    if scoring != "project":
+        raise ValueError(f"Unknown scoring {scoring!r}; choose one of {SCORINGS}.")
+    return [all(row) for row in score(rows, [[c] for c in completions], task.reward)]
+
+
+def evaluate_suite(
+    sources: dict[str, Dataset], generate: Generate, scorings: tuple[str, ...] = SCORINGS
+) -> dict[str, Any]:
+    """Greedy no-hint accuracy per data source and overall (every row counts once), under each scoring.
+
+    ``sources`` is :func:`uft_trl.data.load_suite`'s output; one greedy generation serves every scoring.
+    """
+    from .tasks import task_for_source
+
+    names = list(sources)
+    prompts = [prompt for name in names for prompt in sources[name]["prompt"]]
+    flat = [samples[0] for samples in generate(prompts, 1, True)]
+    report: dict[str, Any] = {"by_source": {}, "overall": {"n": len(prompts)}}
+    totals = dict.fromkeys(scorings, 0)
+    start = 0
+    for name in names:
+        rows = sources[name]
+        completions, start = flat[start : start + len(rows)], start + len(rows)
+        entry = {"n": len(rows)}
+        for scoring in scorings:
+            correct = suite_scores(rows, completions, task_for_source(name), scoring)
+            entry[scoring] = _mean(correct)
+            totals[scoring] += sum(correct)
+        report["by_source"][name] = entry
+    report["overall"].update({scoring: totals[scoring] / max(len(prompts), 1) for scoring in scorings})
+    return report
+
+
+def suite_table(report: dict[str, Any]) -> str:
+    """The suite report as a Markdown table: one row per data source, then the overall row."""
+    scorings = [key for key in report["overall"] if key != "n"]
+    lines = ["| data source | n | " + " | ".join(scorings) + " |", "|---|---|" + "---|" * len(scorings)]
+    rows = [*report["by_source"].items(), ("**overall**", report["overall"])]
+    for name, entry in rows:
+        lines.append(f"| {name} | {entry['n']} | " + " | ".join(f"{entry[s]:.3f}" for s in scorings) + " |")
+    return "\n".join(lines)

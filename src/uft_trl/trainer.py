@@ -184,18 +184,24 @@ class UFTTrainer(GRPOTrainer):
         return texts, ids, fractions
 
     def _hint_room(self, inputs: list[dict[str, Any]]) -> list[int | None]:
-        """Per row, the most hint tokens that fit: `hint_max_tokens` and the context left after prompt and completion.
+        """Per row, the most hint tokens that fit: `hint_max_tokens`, `max_prompt_hint_length` minus the prompt, and the
+        context left after prompt and completion.
 
         Depends only on the prompt, so every rollout of a group gets the same cut and the same hint.
         """
         context = self.args.vllm_max_model_length if self.args.use_vllm else None
         context = context or getattr(self.model.config, "max_position_embeddings", None)
-        if context is None:
+        cap = self.args.max_prompt_hint_length
+        if context is None and cap is None:
             return [self.args.hint_max_tokens] * len(inputs)
-        prompt_ids, _, _ = self._tokenize_prompts([row["prompt"] for row in inputs])
-        room = [max(context - len(ids) - self.args.max_completion_length, 0) for ids in prompt_ids]
-        if self.args.hint_max_tokens is not None:
-            room = [min(tokens, self.args.hint_max_tokens) for tokens in room]
+        room = []
+        for ids in self._tokenize_prompts([row["prompt"] for row in inputs])[0]:
+            limits = [
+                self.args.hint_max_tokens,
+                None if context is None else context - len(ids) - self.args.max_completion_length,
+                None if cap is None else cap - len(ids),
+            ]
+            room.append(max(min(limit for limit in limits if limit is not None), 0))
         return room
 
     def _tokenize_prompts(self, prompts: list):

@@ -37,6 +37,8 @@ class Task:
     """Lower-case substrings of the official files' ``data_source`` values that belong to this task."""
     ground_truth: Mapping[str, str] = field(default_factory=dict)
     """Official ``reward_model.ground_truth`` field -> the dataset column the reward reads."""
+    official_source: str | None = None
+    """The ``data_source`` the official scorers read this task's rows as (``scoring="official"``); None: none."""
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Casts a loaded official row's ground-truth columns to what the reward expects and adds ``difficulty``."""
     reference_answer: Callable[[dict[str, Any]], str] | None = None

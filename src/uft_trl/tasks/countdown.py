@@ -308,6 +308,7 @@ TASK = Task(
     options={"num_numbers": (3, 4), "number_range": (1, 99), "target_range": (10, 100)},
     data_sources=("countdown",),
     ground_truth={"numbers": "nums", "target": "target"},
+    official_source="countdown",
     prepare=_prepare,
     difficulty="num_count",
     max_completion_length=1024,

@@ -353,6 +353,7 @@ TASK = Task(
         "solution_text_format": "solution_text_format",
         "statements": "statements",
     },
+    official_source="kk_logic",
     prepare=_prepare,
     difficulty="num_people",
     max_completion_length=1024,
