@@ -36,18 +36,25 @@ def reverse_reward(completions, reversed, hint_text=None, **kwargs):
     ]
 
 
-TOY = register_task(
-    Task(
-        name="reverse_word",
-        reward=reverse_reward,
-        build=build_reverse,
-        options={"length": 3},
-        data_sources=("reverse_word",),
-        ground_truth={"word_reversed": "reversed"},
-        difficulty="length",
-        max_completion_length=6,
-    )
+TOY = Task(
+    name="reverse_word",
+    reward=reverse_reward,
+    build=build_reverse,
+    options={"length": 3},
+    data_sources=("reverse_word",),
+    ground_truth={"word_reversed": "reversed"},
+    difficulty="length",
+    max_completion_length=6,
 )
+
+
+@pytest.fixture(autouse=True)
+def registered(monkeypatch):
+    """Registered for this file's tests only: other tests see the built-in tasks alone."""
+    from uft_trl import tasks
+
+    monkeypatch.setattr(tasks, "_REGISTERED", dict(tasks._REGISTERED))
+    register_task(TOY)
 
 
 def test_registered_task_is_found_by_name_and_by_data_source():
