@@ -20,7 +20,14 @@ from uft_trl.tiny import build_model, build_tokenizer  # noqa: E402
 
 def main(out_dir: str, scenario: str) -> None:
     state = PartialState()
-    if scenario == "split_groups":
+    extra = {}
+    if scenario.startswith("adaptive"):
+        # One group per rank and step, eight prompts (four steps, one epoch): half always solved, half never.
+        prompts = [f"Q: {kind} {i}\nA: " for i in range(4) for kind in ("easy", "hard")]
+        hints = [["a = 1\n", "b = 2\n", "so 3\n"]] * 8
+        batch, schedule = 4, "adaptive"
+        extra = {"save_strategy": "steps", "save_steps": 2} if scenario == "adaptive" else {}
+    elif scenario == "split_groups":
         # 2 rollouts per rank, 4 per group: every group straddles the two processes.
         prompts = [f"Q: {i}\nA: " for i in range(6)]
         hints = [[f"step {j}\n" for j in range(i + 2)] for i in range(6)]
@@ -35,6 +42,8 @@ def main(out_dir: str, scenario: str) -> None:
 
     def reward(completions, hint_text, prompts, **kwargs):
         seen.extend({"prompt": p, "hint": h} for p, h in zip(prompts, hint_text, strict=True))
+        if scenario.startswith("adaptive"):
+            return [1.0 if "easy" in p else 0.0 for p in prompts]
         return [float(len(c) % 3) for c in completions]
 
     tokenizer = build_tokenizer()
@@ -54,17 +63,20 @@ def main(out_dir: str, scenario: str) -> None:
             hint_max_tokens=20,
             sft_loss_coef=1.0,
             logging_steps=1,
-            save_strategy="no",
             report_to="none",
             bf16=False,
             use_cpu=True,
             disable_tqdm=True,
             seed=0,
+            **({"save_strategy": "no"} | extra),
         ),
         train_dataset=Dataset.from_dict({"prompt": prompts, "hint": hints}),
         processing_class=tokenizer,
     )
-    trainer.train()
+    resume = (
+        os.path.join(os.path.dirname(out_dir), "adaptive", "checkpoint-2") if scenario == "adaptive_resume" else None
+    )
+    trainer.train(resume_from_checkpoint=resume)
     checksum = float(sum(p.detach().double().sum() for p in trainer.model.parameters()))
     record = {
         "rank": state.process_index,
@@ -72,6 +84,7 @@ def main(out_dir: str, scenario: str) -> None:
         "seen": seen,
         "checksum": checksum,
         "logs": [h for h in trainer.state.log_history if "loss" in h],
+        "levels": None if trainer._levels is None else trainer._levels.levels.tolist(),
     }
     with open(os.path.join(out_dir, f"rank{state.process_index}.json"), "w") as f:
         json.dump(record, f)

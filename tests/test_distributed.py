@@ -23,6 +23,7 @@ def free_port() -> int:
 
 
 def launch(tmp_path, scenario: str) -> list[dict]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
     command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     command += ["--main_process_port", str(free_port()), str(SCRIPT), str(tmp_path), scenario]
@@ -79,3 +80,15 @@ def test_the_command_line_runs_unchanged_under_accelerate_launch(tmp_path):
     assert [r["step"] for r in records if "loss" in r] == [1, 2, 3]  # written once, by the main process
     assert all("no_hint_accuracy" in r and "uft/p" in r for r in records if "loss" in r)
     assert (out / "model.safetensors").is_file() and "- uft" in (out / "README.md").read_text()
+
+
+def test_adaptive_levels_agree_across_ranks_and_survive_a_resume(tmp_path):
+    first = launch(tmp_path / "adaptive", "adaptive")
+    assert first[0]["levels"] == first[1]["levels"]  # every rank updated from every group's outcome
+    levels = first[0]["levels"]
+    easy = [levels[i] for i in range(0, 8, 2)]
+    hard = [levels[i] for i in range(1, 8, 2)]
+    assert max(easy) < min(hard)  # solved prompts got less hint, unsolved ones more
+    assert (tmp_path / "adaptive" / "checkpoint-2" / "uft_adaptive_hints.npz").is_file()
+    resumed = launch(tmp_path / "adaptive_resume", "adaptive_resume")
+    assert resumed[0]["levels"] == resumed[1]["levels"] == levels

@@ -33,9 +33,28 @@ class HintArguments:
     hint_schedule: str = field(
         default="cosine",
         metadata={
-            "help": "Hint schedule: 'cosine' (UFT), 'linear', 'staged', 'uniform' (R3), 'constant' or 'none' (RFT). "
-            "More can be added with uft_trl.register_schedule."
+            "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (a hint level per prompt, moved toward "
+            "hint_target_success, within the cosine envelope), 'linear', 'staged', 'uniform', 'r3' (uniform to the "
+            "end, the official R3), 'constant' or 'none' (RFT). More can be added with uft_trl.register_schedule."
         },
+    )
+    hint_target_success: float = field(
+        default=0.5,
+        metadata={
+            "help": "adaptive: the fraction of a group's rollouts that should be correct; a prompt whose group does "
+            "better gets less hint next time, one that does worse more."
+        },
+    )
+    hint_adapt_rate: float = field(
+        default=0.5,
+        metadata={
+            "help": "adaptive: a prompt's level moves by this times (target - success) after each visit (levels are "
+            "per-chunk reveal probabilities in [0, 1])."
+        },
+    )
+    hint_success_reward: float = field(
+        default=1.0,
+        metadata={"help": "adaptive: a rollout counts as correct when its total reward reaches this value."},
     )
     hint_p_high: float = field(
         default=0.95,
@@ -103,6 +122,10 @@ class HintArguments:
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
+        if not 0.0 < self.hint_target_success < 1.0:
+            raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {self.hint_target_success}.")
+        if self.hint_adapt_rate <= 0:
+            raise ValueError(f"hint_adapt_rate must be positive, got {self.hint_adapt_rate}.")
         if self.max_prompt_hint_length is not None and self.max_prompt_hint_length < 1:
             raise ValueError(f"max_prompt_hint_length must be positive or None, got {self.max_prompt_hint_length}.")
         if self.hint_token_boundary not in HINT_BOUNDARIES:

@@ -31,7 +31,16 @@ class UFTConfig(GRPOConfig, HintArguments):
             `uft_trl.register_splitter`. A callable can be passed to the trainer as `hint_splitter=`.
         hint_schedule (`str`, *optional*, defaults to `"cosine"`):
             How much of the solution is revealed over training: `"cosine"` (UFT), `"linear"`, `"staged"`,
-            `"uniform"` (R3), `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
+            `"adaptive"` (a level per prompt, see below), `"uniform"`, `"r3"` (uniform to the end, the official R3),
+            `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
+        hint_target_success (`float`, *optional*, defaults to `0.5`):
+            With `hint_schedule="adaptive"`: the fraction of a group's rollouts that should be correct. Each prompt
+            keeps a hint level, moved by `hint_adapt_rate * (hint_target_success - success)` after each visit and
+            bounded by the cosine schedule, so hints still end at `hint_steps`.
+        hint_adapt_rate (`float`, *optional*, defaults to `0.5`):
+            With `hint_schedule="adaptive"`: the step size of a prompt's level update.
+        hint_success_reward (`float`, *optional*, defaults to `1.0`):
+            With `hint_schedule="adaptive"`: the total reward at which a rollout counts as correct.
         hint_p_high (`float`, *optional*, defaults to `0.95`):
             Probability of revealing each chunk at the start of training.
         hint_p_low (`float`, *optional*, defaults to `0.05`):

@@ -19,13 +19,17 @@ import os
 import textwrap
 from typing import Any
 
+import numpy as np
 import torch
 from datasets import Dataset
+from transformers import TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import logging
 from trl import GRPOTrainer
 
 from .config import UFTConfig
 from .hints import (
+    AdaptiveLevels,
     ScheduleParams,
     StepSplitter,
     draw_hint_length,
@@ -35,9 +39,12 @@ from .hints import (
     resolve_hint_steps,
     solution_steps,
 )
+from .hints.adaptive import STATE_FILE
 
 
 logger = logging.get_logger(__name__)
+
+PROMPT_INDEX = "uft_prompt_index"  # dataset row of each prompt, added for per-prompt (adaptive) hints
 
 UFT_CITATION = textwrap.dedent("""\
     @inproceedings{liu2025uft,
@@ -120,6 +127,15 @@ class UFTTrainer(GRPOTrainer):
         self._splitter = get_splitter(hint_splitter or args.hint_splitter)
         if args.uses_hints and isinstance(train_dataset, Dataset):
             self._check_hint_column(train_dataset, args.hint_column)
+        per_prompt = get_schedule(args.hint_schedule).per_prompt
+        if per_prompt:
+            if not isinstance(train_dataset, Dataset):
+                raise ValueError(
+                    f"hint_schedule='{args.hint_schedule}' keeps a hint level per dataset row, so it needs a "
+                    f"datasets.Dataset with a known length, got {type(train_dataset).__name__}."
+                )
+            if PROMPT_INDEX not in train_dataset.column_names:
+                train_dataset = train_dataset.add_column(PROMPT_INDEX, list(range(len(train_dataset))))
 
         super().__init__(model, reward_funcs, args, train_dataset, *trainer_args, **trainer_kwargs)
 
@@ -136,6 +152,10 @@ class UFTTrainer(GRPOTrainer):
         self._truncated: list[bool] = []
         self._warned_truncation = False
         self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
+        self._levels: AdaptiveLevels | None = None
+        if per_prompt:
+            self._levels = AdaptiveLevels(len(train_dataset), args.hint_target_success, args.hint_adapt_rate)
+            self.add_callback(_SaveAdaptiveLevels(self))
 
     def _check_hint_column(self, dataset: Dataset, column: str) -> None:
         if column not in dataset.column_names:
@@ -171,8 +191,9 @@ class UFTTrainer(GRPOTrainer):
                 steps = solution_steps(
                     row.get(self.args.hint_column), self._splitter, self.args.hint_column, repr(row["prompt"])[:80]
                 )
+                level = None if self._levels is None else self._levels.level(row[PROMPT_INDEX], step, params)
                 revealed = draw_hint_length(
-                    self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group
+                    self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group, level
                 )
                 kept, text, hint_ids = fit_hint(
                     self._tokenizer, steps, revealed, room[i], self.args.hint_token_boundary
@@ -247,7 +268,37 @@ class UFTTrainer(GRPOTrainer):
             self._log_hint_metrics(
                 lengths, torch.tensor(fractions, device=device), torch.tensor(self._truncated, device=device)
             )
+            if self._levels is not None:
+                self._update_levels([row[PROMPT_INDEX] for row in inputs])
         return output
+
+    def _total_rewards(self) -> torch.Tensor:
+        """Each rollout's weighted reward over all processes, NaN where no reward could score it (as TRL does)."""
+        weights = self.reward_weights.to(self._last_rewards.device)
+        rewards = (self._last_rewards * weights).nansum(dim=1)
+        rewards[torch.isnan(self._last_rewards).all(dim=1)] = torch.nan
+        return rewards
+
+    def _correct(self) -> torch.Tensor:
+        """1.0 where a rollout's total reward reaches ``hint_success_reward``, 0.0 below, NaN where unscorable."""
+        rewards = self._total_rewards()
+        return (rewards >= self.args.hint_success_reward).float().masked_fill(rewards.isnan(), torch.nan)
+
+    def _update_levels(self, local_rows: list[int]) -> None:
+        """Move each visited prompt's level from its group's success; every process sees every group's outcome in
+        the same order, so every process holds the same levels."""
+        from accelerate.utils import gather_object
+
+        rows = gather_object(local_rows)
+        success = torch.nanmean(self._correct().view(-1, self.num_generations), dim=1).tolist()
+        step = self.state.global_step + 1
+        params = self.schedule_params()
+        metrics = self._metrics["train"]
+        self._levels.update(rows[:: self.num_generations], success, step, params)
+        seen = self._levels.seen()
+        metrics["uft/level_mean"].append(float(seen.mean()))
+        metrics["uft/level_std"].append(float(seen.std()))
+        metrics["uft/level_envelope"].append(self._schedule.probability(step, params))
 
     def _log_hint_metrics(self, lengths: torch.Tensor, fractions: torch.Tensor, truncated: torch.Tensor) -> None:
         """Hint metrics over all processes; every collective runs on every rank."""
@@ -266,13 +317,39 @@ class UFTTrainer(GRPOTrainer):
         hinted = all_lengths > 0
         metrics["uft/hinted_fraction"].append(hinted.float().mean().item())
         if self._last_rewards is not None:
-            weights = self.reward_weights.to(self._last_rewards.device)
-            rewards = (self._last_rewards * weights).nansum(dim=1)
-            rewards[torch.isnan(self._last_rewards).all(dim=1)] = torch.nan  # unscorable: left out, as TRL does
+            rewards = self._total_rewards()
             if hinted.any():
                 metrics["uft/reward_hinted"].append(torch.nanmean(rewards[hinted]).item())
             if (~hinted).any():
                 metrics["uft/reward_unhinted"].append(torch.nanmean(rewards[~hinted]).item())
+            # Groups whose rollouts all score alike have zero GRPO advantage: only the hint NLL teaches them.
+            groups = rewards.view(-1, self.num_generations)
+            zero_spread = (groups.nan_to_num(-1.0) == groups[:, :1].nan_to_num(-1.0)).all(dim=1)
+            group_hinted = hinted.view(-1, self.num_generations)[:, 0]
+            if group_hinted.any():
+                metrics["uft/zero_spread_hinted"].append(zero_spread[group_hinted].float().mean().item())
+                correct = self._correct().view(-1, self.num_generations)[group_hinted]
+                metrics["uft/success_hinted"].append(torch.nanmean(correct).item())
+            if (~group_hinted).any():
+                metrics["uft/zero_spread_unhinted"].append(zero_spread[~group_hinted].float().mean().item())
+
+    # ----------------------------------------------------------------------------------------- checkpoints
+
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        """GRPOTrainer's ``train``, restoring the adaptive hint levels of the checkpoint it resumes from."""
+        if self._levels is not None and resume_from_checkpoint:
+            folder = resume_from_checkpoint
+            if folder is True:
+                folder = get_last_checkpoint(self.args.output_dir)
+            path = os.path.join(str(folder), STATE_FILE) if folder else None
+            if path is None or not os.path.isfile(path):
+                raise ValueError(
+                    f"Resuming an adaptive-hint run needs {STATE_FILE} in the checkpoint ({folder}); it is written "
+                    "with every checkpoint of such a run."
+                )
+            with np.load(path) as state:
+                self._levels.load_state_dict(state)
+        return super().train(resume_from_checkpoint, *args, **kwargs)
 
     # ------------------------------------------------------------------------------------------- model card
 
@@ -288,6 +365,11 @@ class UFTTrainer(GRPOTrainer):
             "hint_steps (T_hint)": args.hint_steps,
             "max chunks": args.hint_max_chunks,
             "sft_loss_coef": args.sft_loss_coef,
+            **(
+                {"target success / adapt rate": f"{args.hint_target_success} / {args.hint_adapt_rate}"}
+                if self._levels is not None
+                else {}
+            ),
             "beta (KL)": args.beta,
             "num_generations": args.num_generations,
             "learning rate": args.learning_rate,
@@ -370,3 +452,16 @@ class UFTTrainer(GRPOTrainer):
                 normalizer = normalizer * self.current_gradient_accumulation_steps / self.args.steps_per_generation
             loss = loss + self.args.sft_loss_coef * nll_sum / normalizer
         return loss
+
+
+class _SaveAdaptiveLevels(TrainerCallback):
+    """Writes the adaptive hint levels into each checkpoint folder, next to the optimizer state."""
+
+    def __init__(self, trainer: UFTTrainer):
+        self.trainer = trainer
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            os.makedirs(folder, exist_ok=True)
+            np.savez(os.path.join(folder, STATE_FILE), **self.trainer._levels.state_dict())

@@ -2,9 +2,11 @@
 
 * ``steps``: a row's solution as a list of solution steps (splitters for string solutions, bad-row errors);
 * ``schedules``: how many solution steps each prompt group sees at a training step (the algorithm);
+* ``adaptive``: the ``adaptive`` schedule's per-prompt levels, moved toward a target success rate;
 * ``tokens``: the hint's token ids, cut to the solution's token boundary and to the room left for it.
 """
 
+from .adaptive import AdaptiveLevels
 from .schedules import (
     SCHEDULES,
     HintSchedule,
@@ -32,6 +34,7 @@ from .tokens import HINT_BOUNDARIES, fit_hint, solution_ids, tokenize_hint
 
 
 __all__ = [
+    "AdaptiveLevels",
     "HINT_BOUNDARIES",
     "SCHEDULES",
     "SPLITTERS",

@@ -40,8 +40,11 @@ class HintSchedule:
     """A schedule: the expected revealed fraction ``probability(t)`` and the chunk draw.
 
     Subclasses override ``probability``; the default draw is ``Binomial(num_chunks, p(t))``.
-    Schedules that are not Binomial (staged, uniform) override ``revealed_chunks`` too.
+    Schedules that are not Binomial (staged, uniform) override ``revealed_chunks`` too. A schedule with
+    ``per_prompt = True`` (``adaptive``) gives each prompt its own probability, kept by the trainer.
     """
+
+    per_prompt = False
 
     def probability(self, step: int, params: ScheduleParams) -> float:
         raise NotImplementedError
@@ -121,7 +124,7 @@ SCHEDULES: dict[str, HintSchedule] = {
     "r3": Uniform(stops=False),
     "constant": Constant(),
     "none": NoHints(),
-}
+}  # "adaptive" (per-prompt levels) is added by hints.adaptive
 
 
 class _FunctionSchedule(HintSchedule):
@@ -169,10 +172,16 @@ def draw_hint_length(
     seed: int,
     step: int,
     group: int,
+    probability: float | None = None,
 ) -> int:
-    """How many solution steps the hint of prompt ``group`` reveals at training ``step``."""
+    """How many solution steps the hint of prompt ``group`` reveals at training ``step``; ``probability`` replaces
+    the schedule's per-chunk probability (a per-prompt level, see ``hints.adaptive``)."""
     boundaries = chunk_boundaries(num_solution_steps, max_chunks)
-    chunks = schedule.revealed_chunks(step, len(boundaries) - 1, params, group_rng(seed, step, group))
+    rng = group_rng(seed, step, group)
+    if probability is None:
+        chunks = schedule.revealed_chunks(step, len(boundaries) - 1, params, rng)
+    else:
+        chunks = int(rng.binomial(len(boundaries) - 1, min(max(probability, 0.0), 1.0)))
     return boundaries[chunks]
 
 
