@@ -4,6 +4,8 @@
     python recipes/generate.py --check   # exit 1 if a committed recipe differs from what this script writes
 
 The recipes are generated so that the 90 files stay consistent: change a setting here, regenerate, commit both.
+Every value is the official run's (github liumy2010/UFT), in TRL units: docs/paper_parity.md sets them side by side,
+and tests/test_paper_parity.py checks every recipe against its own statement of the official values.
 Standalone on purpose (standard library only, no uft_trl import), so it runs anywhere in a fraction of a second:
 the methods come from src/uft_trl/methods.py, itself standard library only, loaded by path rather than through
 the uft_trl package (which imports torch and TRL).
@@ -30,20 +32,25 @@ MODELS: dict[str, tuple[str, float]] = {
     "llama-3.2-3b": ("meta-llama/Llama-3.2-3B", 3.0),
 }
 
-# task -> (description, data settings: UFTScriptArguments fields)
-TASKS: dict[str, tuple[str, dict]] = {
-    "countdown": ("Countdown (3-4 numbers), generated data", {"num_train": 10240}),
-    "math": (
-        "MATH (DigitalLearningGmbH/MATH-lighteval)",
-        {
-            "dataset_name": "DigitalLearningGmbH/MATH-lighteval",
-            "dataset_format": "raw",
-            "dataset_train_split": "train",
-            "dataset_test_split": "test",
-        },
-    ),
-    "kk_logic": ("Knights and Knaves logic puzzles, generated data", {"num_train": 4500}),
+# task -> (description, the official max_prompt_length: prompt + hint tokens). The official run.py: 256 for
+# Countdown, 1024 for MATH and K&K.
+TASKS: dict[str, tuple[str, int]] = {
+    "countdown": ("Countdown (3-4 numbers): official data, 10,240 train / 1,024 test rows", 256),
+    "math": ("MATH levels 3-5: official data (train.parquet; 1,024 test rows)", 1024),
+    "kk_logic": ("Knights and Knaves: official data, 4,500 train / 500 test rows", 1024),
 }
+
+
+def data_settings(task: str) -> dict:
+    """The official parquet files (github liumy2010/UFT, data/<task>/), every test row (as the official validation)."""
+    return {
+        "task": task,
+        "dataset_name": f"data/uft/{task}",
+        "dataset_format": "uft",
+        "dataset_train_split": "train",
+        "dataset_test_split": "test",
+        "num_test": 0,
+    }
 
 
 def load_methods():
@@ -59,11 +66,13 @@ _methods = load_methods()
 METHODS = _methods.METHODS  # uft, rft, r3, staged, sft, sft-rft; sft is separate (TRL's SFTTrainer)
 SFT_LOSS_COEF = _methods.PAPER_SFT_LOSS_COEF
 
-GLOBAL_BATCH = 256  # completions per optimizer step: the paper's PPO mini-batch of 64 prompts x 4 rollouts
-PER_DEVICE = 16
-ROLLOUT_PROMPTS, NUM_GENERATIONS = 256, 4  # the paper's rollout batch
-PAPER_STEPS, PAPER_HINT_STEPS = 500, 300  # rollout steps in the paper
+GLOBAL_BATCH = 256  # completions per optimizer step: the official PPO mini-batch of 64 prompts x 4 rollouts
+GRAD_ACC = 16  # micro-batches per optimizer step, as veRL's: mini-batch 256 / micro-batch 4 prompts x 4 rollouts
+ROLLOUT_PROMPTS, NUM_GENERATIONS = 256, 4  # the official rollout batch (train_batch_size 256, rollout.n 4)
+PAPER_STEPS, PAPER_HINT_STEPS = 500, 300  # rollout steps in the official runs (T, T_hint)
 OPT_STEPS_PER_ROLLOUT = ROLLOUT_PROMPTS * NUM_GENERATIONS // GLOBAL_BATCH  # 4
+EVAL_EVERY_ROLLOUTS, SAVE_EVERY_ROLLOUTS = 25, 100  # the official trainer.test_freq and save_freq
+SEED = 0  # the official run.py's SEED
 # fp32 weights with bf16 autocast (bf16: true), as veRL's fp32 master weights: under plain DDP, weights loaded in bf16
 # are updated in place by AdamW and most steps of size ~lr (1e-6 RL, 1e-5 SFT) fall below bf16 resolution and round
 # away (measured: 1.5% of weights changed after an update vs 99.99% in fp32). The 3B models use DeepSpeed ZeRO-2,
@@ -75,6 +84,11 @@ WIDTH = 115  # header text width
 def num_gpus(model: str) -> int:
     """The paper's hardware: 2 H100 for models up to 1.5B, 4 H100 for 3B."""
     return 2 if MODELS[model][1] <= 1.5 else 4
+
+
+def per_device(gpus: int) -> int:
+    """The official micro-batch on each GPU: 16 sequences (4 prompts x 4 rollouts; SFT: 16 rows) over the GPUs."""
+    return GLOBAL_BATCH // (GRAD_ACC * gpus)
 
 
 def accelerate_config(gpus: int) -> str:
@@ -117,27 +131,29 @@ def render(header: list[str], sections: list[tuple[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def batch_lines(gpus: int, grad_acc: int) -> list[str]:
+def batch_lines(gpus: int, rl: bool = True) -> list[str]:
+    size = per_device(gpus)
+    loss = "the loss averages over (loss_type bnpo, as veRL)" if rl else "each a token mean in the official loss"
     return paragraph(
-        f"Hardware (paper): {gpus} x H100 80GB; per_device_train_batch_size {PER_DEVICE} x {gpus} GPUs x "
-        f"gradient_accumulation_steps {grad_acc} = {GLOBAL_BATCH} sequences per optimizer step. Other GPU counts N: "
-        f"keep {PER_DEVICE} x N x gradient_accumulation_steps = {GLOBAL_BATCH}, i.e. pass `--num_processes N` to "
-        f"accelerate (or use single_gpu.yaml for N = 1) and `--gradient_accumulation_steps {GLOBAL_BATCH // PER_DEVICE}/N` "
-        "to uft_trl (N = 1, 2, 4, 8 or 16). On out-of-memory, halve per_device_train_batch_size and double "
-        "gradient_accumulation_steps."
+        f"Hardware (paper): {gpus} x H100 80GB; per_device_train_batch_size {size} x {gpus} GPUs x "
+        f"gradient_accumulation_steps {GRAD_ACC} = {GLOBAL_BATCH} sequences per optimizer step, in the official "
+        f"micro-batches of {size} per GPU (16 over all GPUs), {loss}. "
+        f"Other GPU counts N: keep gradient_accumulation_steps {GRAD_ACC} and pass `--num_processes N` to accelerate "
+        f"(or use single_gpu.yaml for N = 1) and `--per_device_train_batch_size 16/N` to uft_trl (N = 1, 2, 4, 8 or "
+        "16). On out-of-memory, halve per_device_train_batch_size and double gradient_accumulation_steps (smaller "
+        "micro-batches than the official ones)."
     )
 
 
 def rl_recipe(task: str, model: str, method: str) -> str:
     model_id, _ = MODELS[model]
     gpus = num_gpus(model)
-    grad_acc = GLOBAL_BATCH // (PER_DEVICE * gpus)
     path = f"recipes/{task}/{model}/{method}.yaml"
     description, hint_settings = METHODS[method].description, METHODS[method].hint_settings(SFT_LOSS_COEF)
     header = [
         f"{task} | {model_id} (base) | {method}: {description}.",
-        "UFT paper recipe (arXiv 2505.16984), generated by recipes/generate.py: edit the script, not this file,",
-        "then run `python recipes/generate.py`.",
+        "UFT paper recipe (arXiv 2505.16984): the official run's settings (docs/paper_parity.md), generated by",
+        "recipes/generate.py: edit the script, not this file, then run `python recipes/generate.py`.",
         "",
     ]
     source = model_id
@@ -153,7 +169,9 @@ def rl_recipe(task: str, model: str, method: str) -> str:
     header += [
         f"  {launch('train', path, gpus)}",
         "",
-        *batch_lines(gpus, grad_acc),
+        *data_lines(task),
+        "",
+        *batch_lines(gpus),
         "",
         *paragraph(
             f"Paper -> TRL: each rollout step generates {ROLLOUT_PROMPTS} prompts x {NUM_GENERATIONS} rollouts = "
@@ -162,15 +180,20 @@ def rl_recipe(task: str, model: str, method: str) -> str:
             f"{GLOBAL_BATCH // NUM_GENERATIONS} prompts), so the paper's {PAPER_STEPS} rollout steps and T_hint = "
             f"{PAPER_HINT_STEPS} are max_steps {PAPER_STEPS * OPT_STEPS_PER_ROLLOUT} and hint_steps "
             f"{PAPER_HINT_STEPS * OPT_STEPS_PER_ROLLOUT} optimizer steps; save_steps, eval_every and logging_steps "
-            "count optimizer steps too. The paper's max prompt length has no TRL 1.16 field: prompts are not "
-            "truncated. vLLM colocate takes vllm_gpu_memory_utilization (default 0.3) of each GPU; see "
-            "recipes/accelerate/vllm_colocate.yaml and vllm_server.md."
+            f"count optimizer steps too. max_prompt_hint_length is the official max_prompt_length ({TASKS[task][1]}): "
+            "the hint is cut to the whole solution steps that fit; prompts themselves are never cut. vLLM colocate "
+            "takes vllm_gpu_memory_utilization (default 0.3) of each GPU; see recipes/accelerate/vllm_colocate.yaml "
+            "and vllm_server.md."
         ),
     ]
     sections = [
         (
             f"task and data (UFTScriptArguments): {TASKS[task][0]}",
-            {"task": task, **TASKS[task][1], "num_test": 512, "eval_every": 100},
+            {
+                **data_settings(task),
+                "eval_every": EVAL_EVERY_ROLLOUTS * OPT_STEPS_PER_ROLLOUT,
+                "scoring": "official",
+            },
         ),
         ("model (ModelConfig)", {"model_name_or_path": source, "dtype": MODEL_DTYPE}),
         (
@@ -181,80 +204,140 @@ def rl_recipe(task: str, model: str, method: str) -> str:
                 "hint_p_high": 0.95,
                 "hint_p_low": 0.05,
                 "hint_max_chunks": 5,
+                "max_prompt_hint_length": TASKS[task][1],
             },
         ),
         (
-            "GRPO (UFTConfig / GRPOConfig)",
+            "optimizer: the official actor's AdamW, constant lr, no warmup, gradient clipping 1.0",
             {
-                "output_dir": f"outputs/{task}/{model}/{method}",
                 "max_steps": PAPER_STEPS * OPT_STEPS_PER_ROLLOUT,
                 "learning_rate": 1e-6,
                 "lr_scheduler_type": "constant",
                 "warmup_steps": 0,
-                "per_device_train_batch_size": PER_DEVICE,
-                "gradient_accumulation_steps": grad_acc,
+                "weight_decay": 0.01,
+                "adam_beta1": 0.9,
+                "adam_beta2": 0.999,
+                "max_grad_norm": 1.0,
+            },
+        ),
+        (
+            "batch and generation (GRPOConfig)",
+            {
+                "per_device_train_batch_size": per_device(gpus),
+                "gradient_accumulation_steps": GRAD_ACC,
                 "num_generations": NUM_GENERATIONS,
                 "generation_batch_size": ROLLOUT_PROMPTS * NUM_GENERATIONS,
+                "num_iterations": 1,
                 "max_completion_length": 1024,
                 "temperature": 1.0,
+                "top_p": 1.0,
+                "top_k": 0,
+            },
+        ),
+        (
+            "loss (GRPOConfig): clipped PG + low-variance KL + entropy bonus, token mean per micro-batch",
+            {
                 "beta": 0.001,
-                "entropy_coef": 0.001,
                 "epsilon": 0.2,
-                "loss_type": "dapo",
+                "entropy_coef": 0.001,
+                "loss_type": "bnpo",
+                "scale_rewards": "group",
+            },
+        ),
+        (
+            "TRL corrections the official run does not have: off",
+            {
+                "vllm_importance_sampling_correction": False,
+                "use_bias_correction_kl": False,
+                "mask_truncated_completions": False,
+            },
+        ),
+        (
+            "run",
+            {
+                "output_dir": f"outputs/{task}/{model}/{method}",
                 "bf16": True,
                 "gradient_checkpointing": True,
                 "use_vllm": True,
                 "vllm_mode": "colocate",
                 "logging_steps": 10,
-                "save_steps": 200,
+                "save_steps": SAVE_EVERY_ROLLOUTS * OPT_STEPS_PER_ROLLOUT,
                 "report_to": "wandb",
-                "seed": 42,
+                "seed": SEED,
             },
         ),
     ]
     return render(header, sections)
 
 
+def data_lines(task: str, evaluated: bool = True) -> list[str]:
+    text = (
+        f"Data: the official parquet files in data/uft/{task}/ (train.parquet, test.parquet), from the UFT "
+        "repository's data/ folder; recipes/README.md says how to get them."
+    )
+    if evaluated:
+        text += " Every test row is evaluated (num_test 0), greedy and without hints, as the official validation."
+    return paragraph(text)
+
+
 def sft_recipe(task: str, model: str) -> str:
     model_id, _ = MODELS[model]
     gpus = num_gpus(model)
-    grad_acc = GLOBAL_BATCH // (PER_DEVICE * gpus)
     path = f"recipes/{task}/{model}/sft.yaml"
     header = [
         f"{task} | {model_id} (base) | sft: supervised fine-tuning on the full reference solutions with TRL's",
         f"SFTTrainer: the SFT baseline, and the first stage of sft-rft.yaml (which starts from outputs/{task}/{model}/sft).",
-        "UFT paper recipe (arXiv 2505.16984), generated by recipes/generate.py: edit the script, not this file,",
-        "then run `python recipes/generate.py`.",
+        "UFT paper recipe (arXiv 2505.16984): the official run's settings (docs/paper_parity.md), generated by",
+        "recipes/generate.py: edit the script, not this file, then run `python recipes/generate.py`.",
         "",
         "Run from the repository root:",
         f"  {launch('sft', path, gpus)}",
         "",
-        *batch_lines(gpus, grad_acc),
+        *data_lines(task, evaluated=False),
+        "",
+        *batch_lines(gpus, rl=False),
         "",
         *paragraph(
-            "Paper: lr 1e-5, 5 epochs, 10% warmup. Transformers 5 has no warmup_ratio field: a warmup_steps value "
-            "below 1 is a fraction of the total steps."
+            "Official SFT (verl fsdp_sft_trainer): lr 1e-5, AdamW betas (0.9, 0.95), weight decay 0.01, 5 epochs, "
+            "cosine to 0 after 10% warmup, gradient clipping 1.0, 1024 tokens of prompt + solution, the last partial "
+            "batch dropped. Transformers 5 has no warmup_ratio field: a warmup_steps value below 1 is a fraction of "
+            "the total steps."
         ),
     ]
     sections = [
-        (f"task and data (UFTScriptArguments): {TASKS[task][0]}", {"task": task, **TASKS[task][1]}),
+        (f"task and data (UFTScriptArguments): {TASKS[task][0]}", data_settings(task)),
         ("model (ModelConfig)", {"model_name_or_path": model_id, "dtype": MODEL_DTYPE}),
         (
-            "SFT (SFTConfig)",
+            "optimizer: the official SFT trainer's AdamW, cosine schedule, 10% warmup, gradient clipping 1.0",
             {
-                "output_dir": f"outputs/{task}/{model}/sft",
                 "num_train_epochs": 5,
                 "learning_rate": 1e-5,
                 "lr_scheduler_type": "cosine",
                 "warmup_steps": 0.1,
-                "per_device_train_batch_size": PER_DEVICE,
-                "gradient_accumulation_steps": grad_acc,
-                "max_length": 2048,
+                "weight_decay": 0.01,
+                "adam_beta1": 0.9,
+                "adam_beta2": 0.95,
+                "max_grad_norm": 1.0,
+            },
+        ),
+        (
+            "batch (SFTConfig)",
+            {
+                "per_device_train_batch_size": per_device(gpus),
+                "gradient_accumulation_steps": GRAD_ACC,
+                "dataloader_drop_last": True,
+                "max_length": 1024,
+            },
+        ),
+        (
+            "run",
+            {
+                "output_dir": f"outputs/{task}/{model}/sft",
                 "bf16": True,
                 "gradient_checkpointing": True,
                 "logging_steps": 10,
                 "report_to": "wandb",
-                "seed": 42,
+                "seed": SEED,
             },
         ),
     ]

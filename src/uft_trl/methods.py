@@ -2,9 +2,10 @@
 
 One table for the recipes (recipes/generate.py) and the benchmarks (benchmarks/horizon.py, method_table.py), so
 that "R3" or "staged" means the same run everywhere. The pairs are not free choices: they follow the official
-baselines (arXiv 2505.16984). RFT is plain GRPO; R3 reveals a uniformly random share of the solution but has no
-supervised term (the official R3 code trains on rewards only); staged and UFT add the hint log-likelihood to the
-GRPO loss; SFT-RFT is RFT started from the SFT model. SFT itself is TRL's SFTTrainer, not a hint schedule.
+baselines (arXiv 2505.16984). RFT is plain GRPO; R3 reveals a uniformly random share of the solution for the whole
+run (schedule ``r3``: the official R3 never stops hinting, unlike ``uniform``, which stops at ``hint_steps``) and
+has no supervised term (the official R3 code trains on rewards only); staged and UFT add the hint log-likelihood to
+the GRPO loss; SFT-RFT is RFT started from the SFT model. SFT itself is TRL's SFTTrainer, not a hint schedule.
 
 The hint term's coefficient is the caller's: the paper's 0.001 suits pretrained models, while a tiny model trained
 from scratch needs it near 1 (the benchmarks), so :meth:`Method.hint_settings` takes it as an argument.
@@ -46,7 +47,12 @@ METHODS: dict[str, Method] = {
     for method in (
         Method("uft", "cosine-annealed hints + hint log-likelihood term (UFT)", "cosine", hint_term=True),
         Method("rft", "plain GRPO, no hints (RFT)", "none", hint_term=False),
-        Method("r3", "uniformly random hint length, no hint log-likelihood (R3-like)", "uniform", hint_term=False),
+        Method(
+            "r3",
+            "uniformly random hint length for the whole run, no hint log-likelihood (R3-like)",
+            "r3",
+            hint_term=False,
+        ),
         Method(
             "staged", "staircase hints, one chunk fewer per stage, + hint log-likelihood", "staged", hint_term=True
         ),
