@@ -12,7 +12,8 @@ budget:
 * methods (``uft_trl.methods``): ``uft`` cosine schedule, ``staged`` staircase, ``r3`` uniform chunk boundary with
   no hint log-likelihood term, ``rft`` no hints (plain GRPO), ``sft`` TRL's SFTTrainer on the full solutions;
   ``uft-0.1`` (only when asked for) is UFT with the hint term's coefficient at 0.1 instead of 1.
-  Hints stop after 60% of the steps, so every RL run ends on its own solutions.
+  Hints stop after 60% of the steps (R3's ``r3`` schedule hints to the end, as the official baseline; the published
+  table's R3 rows were run with ``uniform``, which stopped with the others).
 * accuracy: greedy pass@1 without hints (``uft_trl.evaluation``) on held-out generated problems.
 
 Prompts and solutions are the tasks' own (the paper's plain-text format). The tokenizer is word-level

@@ -183,6 +183,34 @@ def test_logged_hint_nll_equals_an_independent_forward_pass(tmp_path, model, tok
     assert logged == pytest.approx(total / count, abs=1e-5)
 
 
+@pytest.mark.parametrize("loss_type", ["bnpo", "grpo", "dapo"])
+def test_the_hint_term_is_aggregated_like_the_loss_type(tmp_path, tokenizer, dataset, loss_type):
+    """bnpo (the official veRL loss): token mean over the micro-batch; grpo: per sequence, then over sequences;
+    dapo: token mean over the generation batch (one micro-batch here, so equal to bnpo)."""
+    losses, per_sequence = {}, None
+    for coef in (0.0, 0.5):
+        model = build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0)
+        trainer = make_trainer(
+            tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0, sft_loss_coef=coef
+        )
+        trainer.loss_type = trainer.args.loss_type = loss_type
+        torch.manual_seed(0)
+        inputs = prepared_batch(trainer, dataset)
+        losses[coef] = trainer._compute_loss(trainer.model, inputs).item()
+        token_mean = trainer._metrics["train"]["uft/hint_nll"][-1]
+        mask = inputs["hint_mask"].bool()
+        with torch.no_grad():  # per-sequence mean NLL of the hint tokens, from an independent forward pass
+            ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
+            attention = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
+            logits = trainer.model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
+            logps = torch.log_softmax(logits, -1).gather(2, ids[:, 1:, None]).squeeze(2)[:, : mask.size(1) - 1]
+            hint = mask[:, 1:].float()
+            per_sequence = ((-(logps * hint)).sum(1) / hint.sum(1).clamp(min=1)).mean().item()
+    expected = per_sequence if loss_type == "grpo" else token_mean
+    assert losses[0.5] - losses[0.0] == pytest.approx(0.5 * expected, rel=1e-3)
+    assert abs(per_sequence - token_mean) > 1e-3  # hint lengths differ, so the aggregation matters
+
+
 def test_policy_gradient_part_ignores_hint_token_logprobs(tmp_path, model, tokenizer, dataset, monkeypatch):
     trainer = make_trainer(tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0)
     inputs = prepared_batch(trainer, dataset)

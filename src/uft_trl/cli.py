@@ -303,7 +303,12 @@ def run_eval(argv: list[str]) -> None:
     parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--dataset", help="official-UFT-schema file/dir/Hub id; default: generated test data")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--n", type=int, default=1024, help="number of problems (per data source for a suite)")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=1024,
+        help="number of problems (per data source for a suite); 0: every row of --dataset",
+    )
     parser.add_argument("--num-samples", type=int, default=1, help="k for sampled pass@k (1: greedy only)")
     parser.add_argument(
         "--scoring",
@@ -364,7 +369,7 @@ def evaluate_model(args: argparse.Namespace) -> dict:
         dataset = load_uft_dataset(args.dataset, split=args.split, task=task.name, hint_column=None)
     else:
         dataset = task.generate(args.n, seed=args.seed, **parse_options(args.task_options))
-    dataset = dataset.select(range(min(args.n, len(dataset))))
+    dataset = dataset.select(range(min(args.n, len(dataset)))) if args.n else dataset
     scoring = args.scoring or "project"
     if scoring == "both":
         raise UsageError("--scoring both is for a suite (--dataset without --task); choose project or official")
@@ -379,9 +384,9 @@ def evaluate_suite_file(args: argparse.Namespace) -> dict:
     from .data import load_suite
     from .evaluation import SCORINGS, evaluate_suite
 
-    sources = {
-        name: rows.select(range(min(args.n, len(rows)))) for name, rows in load_suite(args.dataset, args.split).items()
-    }
+    sources = load_suite(args.dataset, args.split)
+    if args.n:
+        sources = {name: rows.select(range(min(args.n, len(rows)))) for name, rows in sources.items()}
     scorings = SCORINGS if args.scoring in (None, "both") else (args.scoring,)
     backend, generate = _generator(args, args.max_new_tokens or 1024)
     report = evaluate_suite(sources, generate, scorings)

@@ -29,7 +29,8 @@ _LOCAL_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}
 
 
 def _looks_local(source: str) -> bool:
-    return Path(source).suffix in _LOCAL_FORMATS or source.startswith(("/", "./", "../", "~"))
+    """A path rather than a Hub id (``owner/name``): a file suffix, a path prefix, or more than one ``/``."""
+    return Path(source).suffix in _LOCAL_FORMATS or source.startswith(("/", "./", "../", "~")) or source.count("/") > 1
 
 
 def load_split(source: str | Path, split: str = "train", name: str | None = None, **kwargs: Any) -> Dataset:
@@ -53,7 +54,10 @@ def load_split(source: str | Path, split: str = "train", name: str | None = None
                 f"Pass split='train' or {path.stem!r}, or a directory holding {split}.parquet."
             )
     elif _looks_local(str(source)):
-        raise FileNotFoundError(f"Dataset file {path} does not exist.")
+        raise FileNotFoundError(
+            f"Dataset {path} does not exist (the official UFT files: see 'Data' in recipes/README.md; generated ones: "
+            "uft-trl data TASK --out FOLDER)."
+        )
     else:
         return datasets.load_dataset(str(source), name, split=split, **kwargs)
     fmt = _LOCAL_FORMATS.get(path.suffix)

@@ -437,21 +437,32 @@ class UFTTrainer(GRPOTrainer):
             loss = super()._compute_loss(model, inputs)
         finally:
             self._hint_window = 0
+        hint_logps, self._hint_logps = self._hint_logps, None
         mask = hint_mask[:, hint_mask.size(1) - window :].to(loss.dtype)
-        nll_sum = -(self._hint_logps * mask).sum() if window else loss.new_zeros(())
-        self._hint_logps = None
+        nll_sum = -(hint_logps * mask).sum() if window else loss.new_zeros(())
 
         mode = "train" if self.model.training else "eval"
         totals = self.accelerator.reduce(torch.stack([nll_sum.detach(), mask.sum()]), reduction="sum")
         if totals[1] > 0:
             self._metrics[mode]["uft/hint_nll"].append((totals[0] / totals[1]).item())
         if window and self.args.sft_loss_coef:
-            # Token mean over the whole generation batch, scaled for accumulation like TRL's "dapo" loss.
-            normalizer = inputs["num_hint_tokens"].clamp(min=1) / self.accelerator.num_processes
-            if mode == "train":
-                normalizer = normalizer * self.current_gradient_accumulation_steps / self.args.steps_per_generation
-            loss = loss + self.args.sft_loss_coef * nll_sum / normalizer
+            loss = loss + self.args.sft_loss_coef * self._hint_loss(hint_logps, mask, inputs, mode)
         return loss
+
+    def _hint_loss(self, logps: torch.Tensor, mask: torch.Tensor, inputs, mode: str) -> torch.Tensor:
+        """The hint tokens' mean NLL, aggregated the way ``loss_type`` aggregates the policy-gradient term: per
+        sequence then over sequences (grpo, sapo), over the micro-batch's tokens (bnpo, the official veRL loss), or
+        over the whole generation batch's tokens (dapo and the rest); scaled for gradient accumulation as TRL does."""
+        token_nll = -(logps * mask)
+        accumulation = self.current_gradient_accumulation_steps if mode == "train" else 1.0
+        if self.loss_type in ("grpo", "sapo"):
+            return (token_nll.sum(-1) / mask.sum(-1).clamp(min=1.0)).mean() / accumulation
+        if self.loss_type == "bnpo":
+            return token_nll.sum() / mask.sum().clamp(min=1.0) / accumulation
+        normalizer = inputs["num_hint_tokens"].clamp(min=1) / self.accelerator.num_processes
+        if mode == "train":
+            normalizer = normalizer * accumulation / self.args.steps_per_generation
+        return token_nll.sum() / normalizer
 
 
 class _SaveAdaptiveLevels(TrainerCallback):
