@@ -54,7 +54,7 @@ from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
 from uft_trl.evaluation import score, transformers_generator  # noqa: E402
-from uft_trl.methods import METHODS, Method  # noqa: E402
+from uft_trl.methods import EXTENSIONS, METHODS, Method  # noqa: E402
 from uft_trl.tasks import countdown, knights_knaves  # noqa: E402
 from uft_trl.tasks.base import SYSTEM_PREAMBLE, RewardScale, format_instruction, reference_completion  # noqa: E402
 from uft_trl.tiny import build_model, build_word_tokenizer  # noqa: E402
@@ -67,6 +67,7 @@ HINT_TERM_COEF = 1.0
 VARIANTS: dict[str, tuple[Method, float]] = {
     **{name: (METHODS[name], HINT_TERM_COEF) for name in PAPER_METHODS},
     "uft-0.1": (METHODS["uft"], 0.1),  # not in the default set
+    "adaptive": (EXTENSIONS["adaptive"], HINT_TERM_COEF),  # per-prompt hint levels; not in the default set
 }
 TASK_NAMES = ("countdown", "kk")
 FINAL_PREFIX = "Therefore, the final equation is "

@@ -66,3 +66,10 @@ METHODS: dict[str, Method] = {
         ),
     )
 }
+
+# Beyond the paper: UFT with a hint level per prompt (uft_trl.hints.adaptive). Not one of the paper's recipes.
+EXTENSIONS: dict[str, Method] = {
+    "adaptive": Method(
+        "adaptive", "per-prompt hint levels aimed at 50% group success + hint log-likelihood", "adaptive", True
+    ),
+}
