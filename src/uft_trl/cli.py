@@ -133,6 +133,11 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         "task": task.name,
         "schedule": training_args.hint_schedule,
         "scoring": script_args.scoring,
+        **(
+            {"hint_target_success": training_args.hint_target_success}
+            if training_args.hint_schedule == "adaptive"
+            else {}
+        ),
         "output_dir": str(output_dir),
     }
     if test_dataset is not None:
@@ -226,6 +231,13 @@ def _baseline_args(parser, argv: list[str]):
     return training_args, script_args
 
 
+def _run_label(result: dict) -> str:
+    """``cosine (UFT)``, ``none (RFT)``, ``adaptive, target 0.5 (UFT)``: what a curve in the plot is."""
+    schedule = result["schedule"]
+    target = f", target {result['hint_target_success']}" if "hint_target_success" in result else ""
+    return f"{schedule}{target} ({'UFT' if schedule != 'none' else 'RFT'})"
+
+
 def _report(results: list[dict]) -> None:
     """The plot and the summary, on the main process only."""
     from accelerate import PartialState
@@ -235,7 +247,7 @@ def _report(results: list[dict]) -> None:
     if not PartialState().is_main_process:
         return
     first = Path(results[0]["output_dir"])
-    runs = {f"{r['schedule']} ({'UFT' if r['schedule'] != 'none' else 'RFT'})": Path(r["output_dir"]) for r in results}
+    runs = {_run_label(r): Path(r["output_dir"]) for r in results}
     title = f"{results[0]['task']}: no-hint accuracy " + ", ".join(
         f"{label} {r.get('accuracy_after', float('nan')):.2f}" for label, r in zip(runs, results, strict=True)
     )
