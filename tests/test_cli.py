@@ -19,6 +19,8 @@ def test_embedded_default_runs_end_to_end_on_a_reduced_budget(tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "embedded offline default" in printed and "schedule=none" in printed
+    assert "'loss'" not in printed and "{" not in printed  # no raw metric dicts: they go to metrics.jsonl
+    assert f"outputs: {out}/, {tmp_path / 'run-rft'}/" in printed  # the summary names every output folder
 
     for run, schedule in ((out, "cosine"), (tmp_path / "run-rft", "none")):
         result = json.loads((run / "result.json").read_text())

@@ -142,3 +142,10 @@ def test_each_task_brings_its_own_embedded_defaults():
     assert script.task == "search_tree" and training.max_completion_length == 7 and script.baseline is True
     script, training, _ = parsed(["--task", "countdown", "--max_completion_length", "64"])
     assert training.max_completion_length == 64  # the command line wins over the task's defaults
+
+
+@pytest.mark.slow
+def test_sft_without_a_config_runs_offline_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    main(["sft", "--max_steps", "2"])  # the embedded default: tiny model, use_cpu, no bf16
+    assert (tmp_path / "outputs" / "default-sft" / "model.safetensors").is_file()
