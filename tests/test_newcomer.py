@@ -41,6 +41,7 @@ def test_train_help_is_short_lists_the_uft_options_first_and_imports_no_torch():
     "argv, expected",
     [
         (["train", "--config", "missing.yaml"], "config file missing.yaml not found"),
+        (["sft", "--config=missing.yaml"], "config file missing.yaml not found"),
         (["train", "--hint_p_high", "2"], "hint_p_high must lie in [0, 1]"),
         (["train", "--hint_schedule", "cosinus"], "Unknown hint_schedule 'cosinus'"),
         (["train", "--task", "nonexistent"], "Unknown task 'nonexistent'"),

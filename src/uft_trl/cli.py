@@ -59,6 +59,14 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
     return None
 
 
+def _config_flag_split(argv: list[str]) -> list[str]:
+    """``--config=FILE`` as ``--config FILE``: the only form TRL's parser reads."""
+    out: list[str] = []
+    for arg in argv:
+        out += ["--config", arg.split("=", 1)[1]] if arg.startswith("--config=") else [arg]
+    return out
+
+
 def _apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
     """Without --config and --model_name_or_path: the embedded offline default, with the chosen task's own settings.
 
@@ -212,6 +220,7 @@ def run_train(argv: list[str]) -> None:
 
     from .config import UFTConfig
 
+    argv = _config_flag_split(argv)
     parser = _parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
     _apply_embedded_default(parser, argv, "train")
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
@@ -279,6 +288,7 @@ def run_sft(argv: list[str]) -> list[dict]:
     from .data import sft_dataset
     from .models import model_for_trainer
 
+    argv = _config_flag_split(argv)
     parser = _parser((UFTScriptArguments, SFTConfig, ModelConfig), "sft")
     _apply_embedded_default(parser, argv, "sft")  # hint settings of the default do not apply to SFT
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
