@@ -13,6 +13,7 @@ alike: no GRPO advantage) over the hinted phase, hinted and unhinted.
     python benchmarks/mixed_horizon.py                      # 3 methods x 3 seeds: docs/mixed_horizon.{json,md,png}
     python benchmarks/mixed_horizon.py --seeds 0 --steps 60 --out /tmp/mixed      # a quick look
     python benchmarks/mixed_horizon.py --report-only        # rewrite the report from the JSON
+    python benchmarks/mixed_horizon.py --train-per-depth 64 --name mixed_horizon_revisits   # prompts seen ~16 times
 """
 
 from __future__ import annotations
@@ -78,13 +79,15 @@ def hinted_phase_mean(logs: list[dict], key: str, last_step: int) -> float | Non
     return round(statistics.mean(values), 3) if values else None
 
 
-def run(method: str, seed: int, steps: int, every: int, work_dir: Path) -> dict:
+def run(
+    method: str, seed: int, steps: int, every: int, work_dir: Path, train_per_depth: int = TRAIN_PER_DEPTH
+) -> dict:
     letters, stop = search_tree.ACTIONS[: horizon.BRANCHING], search_tree.TERMINATOR
     tokenizer = build_tokenizer(characters=letters + ":" + stop)
     model = build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, max_positions=64, seed=seed)
     horizon.restrict_outputs(model, tokenizer.convert_tokens_to_ids(list(letters + stop)))
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(stop)]
-    train = mixed_dataset(TRAIN_PER_DEPTH, seed=seed, rule_seed=seed)
+    train = mixed_dataset(train_per_depth, seed=seed, rule_seed=seed)
     tests = {
         d: search_tree.build_dataset(
             TEST_PER_DEPTH, depth=d, branching=horizon.BRANCHING, seed=10_000 + seed, rule_seed=seed, symbols=letters
@@ -207,7 +210,7 @@ def plot(results: list[dict], methods: list[str], steps: int, path: Path) -> Non
     plt.close(fig)
 
 
-def report(results: list[dict], meta: dict, methods: list[str], out: Path) -> str:
+def report(results: list[dict], meta: dict, methods: list[str], out: Path, name: str = "mixed_horizon") -> str:
     body = table(results, methods) + "\n\nPer seed:\n\n" + per_seed(results) + "\n"
     intro = (
         f"One training set mixing depths {DEPTHS[0]}-{DEPTHS[-1]} (B = {horizon.BRANCHING}); each cell: no-hint "
@@ -222,8 +225,12 @@ def report(results: list[dict], meta: dict, methods: list[str], out: Path) -> st
         f"seeds: {meta['seeds']}; {meta['minutes']} min",
         f"command: `{meta['command']}`",
     ]
-    write_report(out / "mixed_horizon.md", "Mixed horizons: adaptive hints against UFT and RFT", intro, facts, body)
-    plot(results, methods, meta["steps"], out / "mixed_horizon.png")
+    visits = meta["steps"] * horizon.PROMPTS_PER_STEP / (meta.get("train_per_depth", TRAIN_PER_DEPTH) * len(DEPTHS))
+    facts.append(
+        f"{meta.get('train_per_depth', TRAIN_PER_DEPTH)} training prompts per depth: each visited {visits:.1f} times"
+    )
+    write_report(out / f"{name}.md", "Mixed horizons: adaptive hints against UFT and RFT", intro, facts, body)
+    plot(results, methods, meta["steps"], out / f"{name}.png")
     return body
 
 
@@ -233,6 +240,13 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--eval-every", type=int, default=20)
+    parser.add_argument(
+        "--train-per-depth",
+        type=int,
+        default=TRAIN_PER_DEPTH,
+        help="training prompts per depth; fewer prompts are visited more often (the paper's runs see each ~12 times)",
+    )
+    parser.add_argument("--name", default="mixed_horizon", help="report files: OUT/NAME.{json,md,png}")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/mixed_horizon")
     parser.add_argument("--report-only", action="store_true")
@@ -240,24 +254,30 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
-        recorded = json.loads((out / "mixed_horizon.json").read_text())
-        print(report(recorded["runs"], recorded["meta"], args.methods, out))
+        recorded = json.loads((out / f"{args.name}.json").read_text())
+        print(report(recorded["runs"], recorded["meta"], args.methods, out, args.name))
         return
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()
     datasets.disable_progress_bars()
-    meta = {**run_meta(__file__, "1 torch thread"), "seeds": args.seeds, "steps": args.steps, "depths": list(DEPTHS)}
+    meta = {
+        **run_meta(__file__, "1 torch thread"),
+        "seeds": args.seeds,
+        "steps": args.steps,
+        "depths": list(DEPTHS),
+        "train_per_depth": args.train_per_depth,
+    }
     results, start = [], time.time()
     for seed in args.seeds:
         for method in args.methods:
-            result = run(method, seed, args.steps, args.eval_every, Path(args.work_dir))
+            result = run(method, seed, args.steps, args.eval_every, Path(args.work_dir), args.train_per_depth)
             result = json.loads(json.dumps(result))  # depth keys as strings, as read back from the JSON
             results.append(result)
             accuracies = " ".join(f"{result['final_accuracy'][str(d)]:.2f}" for d in DEPTHS)
             print(f"{method:8s} seed={seed}: accuracy per depth {accuracies}, {result['seconds']} s", flush=True)
             meta["minutes"] = round((time.time() - start) / 60, 1)
-            (out / "mixed_horizon.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
-    print(report(results, meta, args.methods, out))
+            (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
+    print(report(results, meta, args.methods, out, args.name))
 
 
 if __name__ == "__main__":
