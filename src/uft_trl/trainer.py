@@ -127,8 +127,8 @@ class UFTTrainer(GRPOTrainer):
         self._splitter = get_splitter(hint_splitter or args.hint_splitter)
         if args.uses_hints and isinstance(train_dataset, Dataset):
             self._check_hint_column(train_dataset, args.hint_column)
-        per_prompt = get_schedule(args.hint_schedule).per_prompt
-        if per_prompt:
+        schedule = get_schedule(args.hint_schedule)
+        if schedule.per_prompt:
             if not isinstance(train_dataset, Dataset):
                 raise ValueError(
                     f"hint_schedule='{args.hint_schedule}' keeps a hint level per dataset row, so it needs a "
@@ -144,7 +144,7 @@ class UFTTrainer(GRPOTrainer):
                 "UFTTrainer supports text-only models with TRL's built-in generation when hints are on: "
                 "vision-language models, rollout functions and tools are not supported."
             )
-        self._schedule = get_schedule(args.hint_schedule)
+        self._schedule = schedule
         self._pending_hint_ids: list[list[int]] | None = None
         self._hint_window = 0  # > 0 only inside the training forward pass of _compute_loss
         self._hint_logps: torch.Tensor | None = None
@@ -153,7 +153,7 @@ class UFTTrainer(GRPOTrainer):
         self._warned_truncation = False
         self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
         self._levels: AdaptiveLevels | None = None
-        if per_prompt:
+        if schedule.per_prompt:
             self._levels = AdaptiveLevels(len(train_dataset), args.hint_target_success, args.hint_adapt_rate)
             self.add_callback(_SaveAdaptiveLevels(self))
 
