@@ -53,7 +53,10 @@ class Task:
     def generate(self, n: int, seed: int, **options: Any):
         """``n`` generated rows; ``options`` override the declared defaults and must be among them."""
         if self.build is None:
-            raise ValueError(f"Task '{self.name}' has no generator: pass --dataset_name (a Hub id or a local file).")
+            raise ValueError(
+                f"Task '{self.name}' has no generator: its rows are loaded (train --dataset_name, eval --dataset: a Hub "
+                "id or a local file)."
+            )
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
