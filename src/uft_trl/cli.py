@@ -185,14 +185,14 @@ def _finish_wandb_run() -> None:
 
 def scored_with(scoring: str, task, *datasets):
     """The reward of a scoring mode and the datasets it can read: ``official`` adds the columns its scorers need."""
-    if scoring == "project":
-        return (task.reward, *datasets)
-    if scoring != "official":
-        raise UsageError(f"unknown scoring {scoring!r}; choose 'project' or 'official'")
-    from .data import with_official_columns
-    from .tasks import official_reward
+    from .tasks import scoring_reward
 
-    return (official_reward, *(None if d is None else with_official_columns(d, task) for d in datasets))
+    reward = scoring_reward(scoring, task)
+    if scoring == "project":
+        return (reward, *datasets)
+    from .data import with_official_columns
+
+    return (reward, *(None if d is None else with_official_columns(d, task) for d in datasets))
 
 
 def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
@@ -404,7 +404,8 @@ def evaluate_model(args: argparse.Namespace) -> dict:
 def evaluate_suite_file(args: argparse.Namespace) -> dict:
     """Greedy accuracy per data source and overall, as the paper's evaluation (no hints)."""
     from .data import load_suite
-    from .evaluation import SCORINGS, evaluate_suite
+    from .evaluation import evaluate_suite
+    from .tasks import SCORINGS
 
     sources = load_suite(args.dataset, args.split)
     if args.n:

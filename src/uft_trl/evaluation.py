@@ -6,7 +6,6 @@ so the same scoring runs on transformers, on vLLM, or on a fixture whose answers
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,8 @@ import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from .tasks import SCORINGS, scoring_reward, task_for_source
 
 
 Generate = Callable[[list[Any], int, bool], list[list[str]]]
@@ -144,24 +145,10 @@ def _mean(values: list[float | bool]) -> float:
 # --------------------------------------------------------------------------------------------------
 # A suite of data sources (the paper's evaluation: GSM8K, MATH500, Minerva, OlympiadBench, AIME, AMC, ...)
 
-SCORINGS = ("official", "project")
-
 
 def suite_scores(rows: Dataset, completions: list[str], task, scoring: str) -> list[bool]:
-    """Correct or not, per row of one data source: the official scorers on prompt + completion, or the task's own
-    reward (``project``)."""
-    if scoring == "official":
-        from .tasks.official import official_score
-
-        return [
-            official_score(source, prompt + completion, json.loads(truth)) >= 1.0
-            for source, prompt, completion, truth in zip(
-                rows["data_source"], rows["prompt"], completions, rows["ground_truth"], strict=True
-            )
-        ]
-    if scoring != "project":
-        raise ValueError(f"Unknown scoring {scoring!r}; choose one of {SCORINGS}.")
-    return [all(row) for row in score(rows, [[c] for c in completions], task.reward)]
+    """Correct or not, per row of one data source, under a scoring mode (``uft_trl.tasks.scoring_reward``)."""
+    return [all(row) for row in score(rows, [[c] for c in completions], scoring_reward(scoring, task))]
 
 
 def evaluate_suite(
@@ -171,8 +158,6 @@ def evaluate_suite(
 
     ``sources`` is :func:`uft_trl.data.load_suite`'s output; one greedy generation serves every scoring.
     """
-    from .tasks import task_for_source
-
     names = list(sources)
     prompts = [prompt for name in names for prompt in sources[name]["prompt"]]
     flat = [samples[0] for samples in generate(prompts, 1, True)]

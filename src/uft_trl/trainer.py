@@ -279,9 +279,9 @@ class UFTTrainer(GRPOTrainer):
         rewards[torch.isnan(self._last_rewards).all(dim=1)] = torch.nan
         return rewards
 
-    def _correct(self) -> torch.Tensor:
-        """1.0 where a rollout's total reward reaches ``hint_success_reward``, 0.0 below, NaN where unscorable."""
-        rewards = self._total_rewards()
+    def _correct(self, rewards: torch.Tensor) -> torch.Tensor:
+        """1.0 where a rollout's total reward (`_total_rewards`) reaches ``hint_success_reward``, 0.0 below, NaN where
+        unscorable."""
         return (rewards >= self.args.hint_success_reward).float().masked_fill(rewards.isnan(), torch.nan)
 
     def _update_levels(self, local_rows: list[int]) -> None:
@@ -290,7 +290,7 @@ class UFTTrainer(GRPOTrainer):
         from accelerate.utils import gather_object
 
         rows = gather_object(local_rows)
-        success = torch.nanmean(self._correct().view(-1, self.num_generations), dim=1).tolist()
+        success = torch.nanmean(self._correct(self._total_rewards()).view(-1, self.num_generations), dim=1).tolist()
         step = self.state.global_step + 1
         params = self.schedule_params()
         metrics = self._metrics["train"]
@@ -328,7 +328,7 @@ class UFTTrainer(GRPOTrainer):
             group_hinted = hinted.view(-1, self.num_generations)[:, 0]
             if group_hinted.any():
                 metrics["uft/zero_spread_hinted"].append(zero_spread[group_hinted].float().mean().item())
-                correct = self._correct().view(-1, self.num_generations)[group_hinted]
+                correct = self._correct(rewards).view(-1, self.num_generations)[group_hinted]
                 metrics["uft/success_hinted"].append(torch.nanmean(correct).item())
             if (~group_hinted).any():
                 metrics["uft/zero_spread_unhinted"].append(zero_spread[~group_hinted].float().mean().item())

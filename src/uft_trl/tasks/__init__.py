@@ -45,6 +45,19 @@ def get_task(name: str) -> Task:
     return register_task(getattr(importlib.import_module(module), attribute))
 
 
+SCORINGS = ("official", "project")
+
+
+def scoring_reward(scoring: str, task: Task):
+    """The reward of a scoring mode: the task's own verifier (``project``) or the paper's scorers (``official``,
+    which read the ``data_source`` and ``ground_truth`` columns)."""
+    if scoring == "project":
+        return task.reward
+    if scoring == "official":
+        return official_reward
+    raise ValueError(f"Unknown scoring {scoring!r}; choose one of {SCORINGS}.")
+
+
 def task_for_source(data_source: str) -> Task:
     """The task an official row belongs to, from its ``data_source`` (``countdown``, ``kk_logic``, a math id)."""
     source = str(data_source).lower()
@@ -63,6 +76,7 @@ __all__ = [
     "official_reward",
     "official_score",
     "register_task",
+    "scoring_reward",
     "task_for_source",
     "task_names",
 ]
