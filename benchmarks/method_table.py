@@ -71,65 +71,107 @@ VARIANTS: dict[str, tuple[Method, float]] = {
 }
 TASK_NAMES = ("countdown", "kk")
 FINAL_PREFIX = "Therefore, the final equation is "
-KK_NAMES = ("Alice", "Bob")
+KK_NAMES = ("Alice", "Bob", "Carol", "Dave", "Erin")
 
 
 # ------------------------------------------------------------------------------------------------------- tasks
 
 
-def build_task(name: str, n_train: int, n_test: int, n_base: int, seed: int) -> dict:
-    """Train/test splits, the base model's pool, the reward, and each row's final answer (never in the hint)."""
-    if name == "countdown":
+def build_task(
+    name: str, n_train: int, n_test: int, n_base: int, seed: int, sizes=None, base_sizes=None, n_val: int = 0
+) -> dict:
+    """Train/test splits, the base model's pool, the reward, and each row's final answer (never in the hint).
 
-        def build(n, data_seed):
-            return countdown.build_dataset(n, seed=data_seed, num_numbers=3, number_range=(1, 9), target_range=(1, 30))
+    ``sizes`` are the problem sizes (Countdown: how many numbers, default 3; K&K: how many people, default 2) of
+    the training and test problems, ``base_sizes`` those of the base model's pool (default: ``sizes``). With
+    several sizes, every split holds the same number of problems of each size (``n`` is per size) and rows carry
+    their size in ``task["difficulty"]``; ``n_val`` adds a validation split (for choosing a learning rate).
+    """
+    spec = TASK_SIZES[name]
+    sizes, base_sizes = tuple(sizes or spec["default"]), tuple(base_sizes or sizes or spec["default"])
 
-        def answer(row):
-            return row["hint"][-1].removeprefix(FINAL_PREFIX)
+    def stratified(n: int, data_seed: int, of_sizes: tuple[int, ...]) -> Dataset:
+        if len(of_sizes) == 1:
+            return spec["build"](n, data_seed, of_sizes[0])
+        parts = [spec["build"](n, data_seed + 100_000 * size, size) for size in of_sizes]
+        return concatenate_datasets(parts)
 
-        return {
-            "train": build(n_train, seed),
-            "test": build(n_test, 10_000 + seed),
-            "base_pool": build(max(n_base, 1), 20_000 + seed),
-            "reward": countdown.accuracy_reward,
-            "answer": answer,
-        }
+    train_seed, test_seed, base_seed = spec["seeds"](seed)
+    task = {
+        "train": stratified(n_train, train_seed, sizes),
+        "test": stratified(n_test, test_seed, sizes),
+        "base_pool": stratified(max(n_base, 1), base_seed, base_sizes),
+        "reward": spec["reward"],
+        "answer": spec["answer"],
+        "difficulty": spec["difficulty"],
+        "sizes": sizes,
+    }
+    if n_val:
+        task["val"] = stratified(n_val, 30_000 + seed, sizes)
+    if name == "kk":
+        task = {**task, **{split: same_names(task[split]) for split in SPLITS if split in task}}
+    return task
 
-    # Two-person puzzles: fewer than 500 distinct ones have a unique solution, so the training set stacks
-    # generations with fresh names and wordings; test puzzles share statement shapes with training ones.
-    def build(n, data_seed):
-        chunks, offset = [], 0
-        while n > 0:
-            chunks.append(knights_knaves.build_dataset(min(n, 300), seed=data_seed + offset, num_people=2))
-            n, offset = n - 300, offset + 1
-        return concatenate_datasets(chunks)
 
-    return {
-        "train": same_names(build(n_train, seed * 1000)),
-        "test": same_names(knights_knaves.build_dataset(n_test, seed=10_000 + seed, num_people=2)),
-        "base_pool": same_names(build(max(n_base, 1), seed * 1000 + 500)),
+def build_countdown(n: int, data_seed: int, size: int) -> Dataset:
+    return countdown.build_dataset(n, seed=data_seed, num_numbers=size, number_range=(1, 9), target_range=(1, 30))
+
+
+def build_kk(n: int, data_seed: int, size: int) -> Dataset:
+    """Two-person puzzles: fewer than 500 distinct ones have a unique solution, so a large set stacks
+    generations with fresh names and wordings; test puzzles share statement shapes with training ones."""
+    chunks, offset = [], 0
+    while n > 0:
+        chunks.append(knights_knaves.build_dataset(min(n, 300), seed=data_seed + offset, num_people=size))
+        n, offset = n - 300, offset + 1
+    return concatenate_datasets(chunks)
+
+
+SPLITS = ("train", "test", "base_pool", "val")
+# per task: the generator of one size, (train, test, base) seeds from the run's seed, and how rows are scored
+TASK_SIZES = {
+    "countdown": {
+        "build": build_countdown,
+        "default": (3,),
+        "seeds": lambda seed: (seed, 10_000 + seed, 20_000 + seed),
+        "reward": countdown.accuracy_reward,
+        "answer": lambda row: row["hint"][-1].removeprefix(FINAL_PREFIX),
+        "difficulty": "num_count",
+    },
+    "kk": {
+        "build": build_kk,
+        "default": (2,),
+        "seeds": lambda seed: (seed * 1000, 10_000 + seed, seed * 1000 + 500),
         "reward": knights_knaves.accuracy_reward,
         "answer": lambda row: row["solution_text_format"],
-    }
+        "difficulty": "num_people",
+    },
+}
 
 
-def same_names(dataset: Dataset, names: tuple[str, str] = KK_NAMES) -> Dataset:
-    """Every puzzle about the same two people: a 2-layer model from scratch does not learn to copy a new pair of
-    names from each prompt within a CPU budget (it answers with the first name twice), which would make the table
-    measure name copying instead of the logic."""
+def same_names(dataset: Dataset, names: tuple[str, ...] = KK_NAMES) -> Dataset:
+    """Every puzzle about the same people (the first of ``names``, as many as it has): a 2-layer model from scratch
+    does not learn to copy a new pair of names from each prompt within a CPU budget (it answers with the first name
+    twice), which would make the table measure name copying instead of the logic.
+
+    The format instruction keeps its example names (Zoey, Oliver) even in a puzzle about a Zoey: it stays the
+    constant text ``compact_prompts`` removes.
+    """
+    instruction = " " + format_instruction(knights_knaves.EXAMPLE_ANSWER)
 
     def rename(row):
-        mapping = dict(zip(row["names"], names, strict=True))
+        mapping = dict(zip(row["names"], names[: len(row["names"])], strict=True))
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b")
 
         def sub(text: str) -> str:
             return pattern.sub(lambda match: mapping[match.group(0)], text)
 
+        question, found, rest = row["prompt"].partition(instruction)
         return {
-            "prompt": sub(row["prompt"]),
+            "prompt": sub(question) + found + rest,
             "hint": [sub(step) for step in row["hint"]],
             "answer": sub(row["answer"]),
-            "names": list(names),
+            "names": list(mapping.values()),
             "solution_text_format": sub(row["solution_text_format"]),
         }
 
@@ -145,7 +187,7 @@ def compact_prompts(task: dict, name: str) -> dict:
     def strip(row):
         return {"prompt": row["prompt"].removeprefix(head).replace(instruction, "\n", 1)}
 
-    splits = {split: task[split].map(strip) for split in ("train", "test", "base_pool")}
+    splits = {split: task[split].map(strip) for split in SPLITS if split in task}
     return {**task, **splits}
 
 
@@ -171,14 +213,18 @@ def completion_budget(tokenizer, dataset: Dataset, answer) -> int:
 
 
 class RewardLog(TrainerCallback):
-    """Mean training reward (with hints, as the policy saw it) per logged step."""
+    """Mean training reward (with hints, as the policy saw it) per logged step, and the trainer's ``uft/*``
+    metrics (hinted/unhinted rewards, zero-spread groups, hint NLL, ...) for diagnosis."""
 
     def __init__(self):
         self.rewards: list[float] = []
+        self.metrics: list[dict] = []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "reward" in logs:
             self.rewards.append(logs["reward"])
+            kept = {key: value for key, value in logs.items() if key.startswith("uft/") or key == "loss"}
+            self.metrics.append({"step": state.global_step, "reward": logs["reward"], **kept})
 
 
 def common_args(run_dir: Path, steps: int, learning_rate: float, seed: int) -> dict:
@@ -198,8 +244,9 @@ def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir)
     return []
 
 
-def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run_dir):
-    """RL with the given UFTConfig hint settings (``Method.hint_settings``); the mean training reward per log."""
+def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run_dir, log=None):
+    """RL with the given UFTConfig hint settings (``Method.hint_settings``); the training log (``log``, a
+    ``RewardLog``, or a new one)."""
     config = UFTConfig(
         per_device_train_batch_size=args.prompts * args.num_generations,
         num_generations=args.num_generations,
@@ -209,7 +256,7 @@ def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run
         **hints,
         **common_args(run_dir, steps, args.learning_rate, seed),
     )
-    log = RewardLog()
+    log = log or RewardLog()
     trainer = UFTTrainer(
         model=model,
         reward_funcs=task["reward"],
@@ -220,7 +267,7 @@ def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run
     )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
-    return log.rewards
+    return log
 
 
 def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
@@ -253,25 +300,35 @@ def at_least(threshold: float, reward):
     return thresholded
 
 
-def evaluate(model, tokenizer, task: dict, budget: int) -> dict:
-    """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more)."""
+def evaluate(model, tokenizer, task: dict, budget: int, split: str = "test") -> dict:
+    """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more); with
+    several problem sizes, the accuracy of each size too (``by_difficulty``, keyed by size)."""
     generate = transformers_generator(model, tokenizer, budget, batch_size=100)
-    test = task["test"]
-    completions = generate(list(test["prompt"]), 1, True)  # once, scored twice
-    correct = score(test, completions, task["reward"])
-    well_formed = score(test, completions, at_least(RewardScale().well_formed, task["reward"]))
-    return {
-        "accuracy": sum(row[0] for row in correct) / len(correct),
+    rows = task[split]
+    completions = generate(list(rows["prompt"]), 1, True)  # once, scored twice
+    correct = [row[0] for row in score(rows, completions, task["reward"])]
+    well_formed = score(rows, completions, at_least(RewardScale().well_formed, task["reward"]))
+    result = {
+        "accuracy": sum(correct) / len(correct),
         "well_formed": sum(row[0] for row in well_formed) / len(well_formed),
         "sample": completions[0][0],
     }
+    if len(task.get("sizes", ())) > 1:
+        sizes = rows[task["difficulty"]]
+        result["by_difficulty"] = {
+            str(size): statistics.mean(c for c, s in zip(correct, sizes, strict=True) if s == size)
+            for size in task["sizes"]
+        }
+    return result
 
 
-def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: int, args) -> dict:
+def train_method(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: int, args, log=None):
+    """The base model trained by ``method`` (``VARIANTS``) at ``args.learning_rate``: the model, the RL training
+    log (``log`` or a new ``RewardLog``; empty for SFT) and the training seconds."""
     model = base_model(task_name, task, tokenizer, seed, args)
     run_dir = Path(args.work_dir) / f"{task_name}-{method}-s{seed}"
     start = time.time()
-    rewards: list[float] = []
+    log = log or RewardLog()
     spec, coef = VARIANTS[method]
     if spec.is_sft:
         train_sft(model, tokenizer, task, args.steps, args.learning_rate, args, seed, run_dir)
@@ -279,18 +336,22 @@ def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: i
         half = args.steps // 2
         train_sft(model, tokenizer, task, half, args.learning_rate, args, seed, run_dir / "sft")
         hints = spec.hint_settings(coef)
-        rewards = train_rl(model, tokenizer, task, args.steps - half, hints, budget, args, seed, run_dir)
+        train_rl(model, tokenizer, task, args.steps - half, hints, budget, args, seed, run_dir, log)
     else:
-        rewards = train_rl(model, tokenizer, task, args.steps, spec.hint_settings(coef), budget, args, seed, run_dir)
-    seconds = time.time() - start
+        train_rl(model, tokenizer, task, args.steps, spec.hint_settings(coef), budget, args, seed, run_dir, log)
+    return model, log, time.time() - start
+
+
+def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: int, args) -> dict:
+    model, log, seconds = train_method(task_name, task, tokenizer, budget, method, seed, args)
     return {
         "task": task_name,
         "method": method,
         "seed": seed,
         **evaluate(model, tokenizer, task, budget),
         "train_seconds": round(seconds, 1),
-        "final_train_reward": rewards[-1] if rewards else None,
-        "train_rewards": rewards,
+        "final_train_reward": log.rewards[-1] if log.rewards else None,
+        "train_rewards": log.rewards,
     }
 
 
@@ -369,6 +430,19 @@ def write_markdown(path: Path, results: dict) -> None:
     write_report(path, "Method table (tiny models, CPU)", intro, facts, body)
 
 
+def prepare_task(task_name: str, n_train: int, n_test: int, n_base: int, seed: int, args, **sizes):
+    """The task's splits (``build_task``; ``sizes`` goes to it), a word tokenizer over all of them, and the
+    completion budget (room for the longest reference solution of the training and evaluation problems)."""
+    task = build_task(task_name, n_train, n_test, n_base, seed, **sizes)
+    if args.prompt_style == "compact":
+        task = compact_prompts(task, task_name)
+    splits = [task[split] for split in SPLITS if split in task]
+    texts = [text for split in splits for row in split for text in (row["prompt"], full_solution(row, task["answer"]))]
+    tokenizer = build_word_tokenizer(texts)
+    scored = concatenate_datasets([task[split] for split in ("train", "test", "val") if split in task])
+    return task, tokenizer, completion_budget(tokenizer, scored, task["answer"])
+
+
 def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]]:
     """Every seed and method of one task (a worker process of its own under ``--jobs``); results so far go to
     WORK_DIR/progress-TASK.json as they come."""
@@ -376,15 +450,7 @@ def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
     results, setup = [], {}
     for seed in args.seeds:
         n_train, n_base = args.steps * args.prompts, args.base_steps * args.prompts
-        task = build_task(task_name, n_train, args.n_test, n_base, seed)
-        if args.prompt_style == "compact":
-            task = compact_prompts(task, task_name)
-        splits = [task[split] for split in ("train", "test", "base_pool")]
-        texts = [
-            text for split in splits for row in split for text in (row["prompt"], full_solution(row, task["answer"]))
-        ]
-        tokenizer = build_word_tokenizer(texts)
-        budget = completion_budget(tokenizer, concatenate_datasets([task["train"], task["test"]]), task["answer"])
+        task, tokenizer, budget = prepare_task(task_name, n_train, args.n_test, n_base, seed, args)
         start_base = time.time()
         base = base_model(task_name, task, tokenizer, seed, args)
         setup = {

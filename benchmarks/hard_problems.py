@@ -1,0 +1,469 @@
+"""The method table in the regime the paper is about: a base that solves the easy problems and almost never the
+hard ones, then every method trained on a mix of both.
+
+Builds on ``benchmarks/method_table.py`` (its tasks, tokenizer, base model, training and scoring code):
+
+* difficulty mix: Countdown with 3, 4 and 5 numbers, Knights and Knaves with 2, 3 and 4 people
+  (``HARD_DEFAULTS``); training, validation and test sets hold the same number of problems of each size.
+  Validation and test problems never appear among the training problems (dropped and replaced).
+* base: the tiny model SFT'd from scratch on the easy size only, shared by every method of a seed.
+* budget: every method trains on ``steps x prompts`` problems drawn from a pool of ``--train-per-size`` problems
+  per size, so each problem is seen several times (adaptive hints need revisits to differ from the cosine schedule).
+* learning rate: every method runs every rate of ``--learning-rates`` on the first seed; the rate with the best
+  validation accuracy (all sizes) is the method's, and the other seeds run at it. Same sweep for every method.
+* report: no-hint greedy test accuracy per size and overall, mean over seeds, per seed, and the standard error
+  over seeds; the UFT-vs-baseline targets; mean logged training metrics (hinted and unhinted rewards,
+  zero-spread groups, hint NLL, training reward per size) for the diagnosis; a plot per task.
+
+Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes where it was.
+
+    python benchmarks/hard_problems.py                                   # everything: both tasks, 3 seeds (hours)
+    python benchmarks/hard_problems.py --tasks countdown --seeds 0 --methods rft uft --learning-rates 3e-4
+    python benchmarks/hard_problems.py --report-only                     # tables and plot from the saved runs
+
+Writes docs/hard_problems.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import time
+from pathlib import Path
+
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import method_table  # noqa: E402
+import torch  # noqa: E402
+from bench_common import run_meta, write_report  # noqa: E402
+from datasets import Dataset  # noqa: E402
+from datasets.utils.logging import disable_progress_bar  # noqa: E402
+
+
+METHODS = (*method_table.PAPER_METHODS, "adaptive")
+# per task: problem sizes (the first is the easy one the base is trained on), budgets
+HARD_DEFAULTS = {
+    "countdown": {"sizes": (3, 4, 5), "steps": 150, "prompts": 16, "train_per_size": 200, "base_steps": 300},
+    "kk": {"sizes": (2, 3, 4), "steps": 60, "prompts": 16, "train_per_size": 160, "base_steps": 400},
+}
+TUNED = ("sizes", "steps", "prompts", "train_per_size", "base_steps")
+# the trainer's metrics averaged over a run for the diagnosis (hinted phase only where they need hints)
+DIAGNOSTICS = (
+    "reward",
+    "uft/reward_hinted",
+    "uft/reward_unhinted",
+    "uft/zero_spread_hinted",
+    "uft/zero_spread_unhinted",
+    "uft/hint_nll",
+    "uft/level_mean",
+)
+
+
+# ------------------------------------------------------------------------------------------------------ data
+
+
+def held_out(task: dict, split: str, per_size: int) -> Dataset:
+    """The first ``per_size`` problems of each size of ``split`` whose prompt is not a training prompt."""
+    seen = set(task["train"]["prompt"])
+    rows, sizes = task[split], task[split][task["difficulty"]]
+    keep, counts = [], dict.fromkeys(task["sizes"], 0)
+    for index, (prompt, size) in enumerate(zip(rows["prompt"], sizes, strict=True)):
+        if prompt not in seen and counts[size] < per_size:
+            keep.append(index)
+            counts[size] += 1
+    short = {size: count for size, count in counts.items() if count < per_size}
+    if short:
+        raise SystemExit(f"{split}: too few problems unseen in training for sizes {short}; lower --test-per-size")
+    return rows.select(keep)
+
+
+def prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
+    """Splits (training pool of every size, base pool of the easy size, held-out validation and test), tokenizer
+    and completion budget for one seed; the same on every call."""
+    disable_progress_bar()
+    spare = 2  # test/validation problems generated per one kept: some repeat a training problem
+    task, tokenizer, budget = method_table.prepare_task(
+        task_name,
+        args.train_per_size,
+        spare * args.test_per_size,
+        args.base_steps * args.prompts,
+        seed,
+        args,
+        sizes=args.sizes,
+        base_sizes=args.sizes[:1],
+        n_val=spare * args.val_per_size,
+    )
+    task["test"] = held_out(task, "test", args.test_per_size)
+    task["val"] = held_out(task, "val", args.val_per_size)
+    return task, tokenizer, budget
+
+
+# -------------------------------------------------------------------------------------------------- training
+
+
+class SizeRewards:
+    """The task's reward, also filing every training reward under the problem's size (TRL passes the dataset's
+    columns to reward functions), so the log shows whether the hard problems ever pay."""
+
+    def __init__(self, reward, column: str):
+        self.reward, self.column, self.pending = reward, column, {}
+        self.__name__ = getattr(reward, "__name__", "reward")
+
+    def __call__(self, **kwargs) -> list[float]:
+        values = self.reward(**kwargs)
+        for size, value in zip(kwargs[self.column], values, strict=True):
+            self.pending.setdefault(size, []).append(value or 0.0)
+        return values
+
+    def flush(self) -> dict[str, float]:
+        means = {f"reward_size_{size}": statistics.mean(values) for size, values in sorted(self.pending.items())}
+        self.pending = {}
+        return means
+
+
+class SizeRewardLog(method_table.RewardLog):
+    """``method_table.RewardLog`` with the training reward per problem size at each log."""
+
+    def __init__(self, rewards: SizeRewards):
+        super().__init__()
+        self.size_rewards = rewards
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        super().on_log(args, state, control, logs=logs, **kwargs)
+        if logs and "reward" in logs:
+            self.metrics[-1].update(self.size_rewards.flush())
+
+
+def run_unit(unit: dict, args: argparse.Namespace) -> dict:
+    """One base evaluation or one (method, learning rate, seed) run; saved as JSON, read back when it exists."""
+    path = unit_path(args, unit)
+    if path.is_file():
+        return json.loads(path.read_text())
+    torch.set_num_threads(args.threads)
+    task_name, seed = unit["task"], unit["seed"]
+    task, tokenizer, budget = prepare(task_name, seed, args)
+    start = time.time()
+    if unit["method"] == "base":
+        model, metrics = method_table.base_model(task_name, task, tokenizer, seed, args), []
+    else:
+        rewards = SizeRewards(task["reward"], task["difficulty"])
+        task = {**task, "reward": rewards}
+        run_args = argparse.Namespace(**{**vars(args), "learning_rate": unit["learning_rate"]})
+        log = SizeRewardLog(rewards)
+        model, _, _ = method_table.train_method(
+            task_name, task, tokenizer, budget, unit["method"], seed, run_args, log
+        )
+        metrics = log.metrics
+    seconds = time.time() - start
+    result = {
+        **unit,
+        "train_seconds": round(seconds, 1),
+        "test": method_table.evaluate(model, tokenizer, task, budget),
+        "val": method_table.evaluate(model, tokenizer, task, budget, split="val"),
+        "train_metrics": metrics,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
+    test = result["test"]
+    print(
+        f"{task_name:9s} {unit['method']:8s} seed={seed} lr={unit.get('learning_rate', '-')}: "
+        f"test {test['accuracy']:.3f} {test.get('by_difficulty')}, val {result['val']['accuracy']:.3f}, "
+        f"{seconds:.0f} s",
+        flush=True,
+    )
+    return result
+
+
+def unit_path(args, unit: dict) -> Path:
+    name = unit["method"] if unit["method"] == "base" else f"{unit['method']}-lr{unit['learning_rate']:g}"
+    return Path(args.work_dir) / unit["task"] / f"seed{unit['seed']}" / f"{name}.json"
+
+
+def run_units(units: list[tuple[dict, argparse.Namespace]], jobs: int) -> list[dict]:
+    if jobs == 1 or len(units) == 1:
+        return [run_unit(unit, unit_args) for unit, unit_args in units]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        return list(pool.map(run_unit, *zip(*units)))
+
+
+def best_learning_rates(results: list[dict], seed: int) -> dict[tuple[str, str], float]:
+    """(task, method) -> the swept learning rate with the best validation accuracy on ``seed`` (the lower rate on a
+    tie)."""
+    best: dict[tuple[str, str], tuple[float, float]] = {}
+    for r in results:
+        if r["method"] == "base" or r["seed"] != seed:
+            continue
+        key, candidate = (r["task"], r["method"]), (r["val"]["accuracy"], -r["learning_rate"])
+        if key not in best or candidate > best[key]:
+            best[key] = candidate
+    return {key: -negated for key, (_, negated) in best.items()}
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+
+def mean_and_error(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean over seeds (0 with one seed)."""
+    if len(values) < 2:
+        return (values[0] if values else math.nan), 0.0
+    return statistics.mean(values), statistics.stdev(values) / math.sqrt(len(values))
+
+
+def cells(results: list[dict], task: str, best: dict) -> dict[str, dict[str, list[float]]]:
+    """method -> column ('all' or a size) -> per-seed test accuracies of the method's chosen learning rate."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for r in sorted(results, key=lambda r: r["seed"]):
+        if r["task"] != task or (r["method"] != "base" and r["learning_rate"] != best.get((task, r["method"]))):
+            continue
+        columns = table.setdefault(r["method"], {})
+        columns.setdefault("all", []).append(r["test"]["accuracy"])
+        for size, accuracy in r["test"].get("by_difficulty", {}).items():
+            columns.setdefault(size, []).append(accuracy)
+    return table
+
+
+def beats(a: list[float], b: list[float], strictly: bool) -> bool:
+    """``mean(a) > mean(b)`` (or ``>=``) by more than one standard error of the difference."""
+    (mean_a, error_a), (mean_b, error_b) = mean_and_error(a), mean_and_error(b)
+    margin = math.hypot(error_a, error_b)
+    return mean_a - mean_b > margin if strictly else mean_a - mean_b >= -margin
+
+
+def targets(table: dict, hard: str) -> list[tuple[str, bool]]:
+    """The issue's targets on one task: hard UFT > RFT and >= SFT beyond one SE; overall UFT >= max(SFT, RFT)."""
+    needed = ("uft", "rft", "sft")
+    if any(method not in table for method in needed):
+        return []
+    uft, rft, sft = (table[method] for method in needed)
+    stronger = max((rft, sft), key=lambda columns: statistics.mean(columns["all"]))
+    return [
+        (f"hard ({hard}): UFT > RFT", beats(uft[hard], rft[hard], strictly=True)),
+        (f"hard ({hard}): UFT >= SFT", beats(uft[hard], sft[hard], strictly=False)),
+        ("all sizes: UFT >= max(SFT, RFT)", beats(uft["all"], stronger["all"], strictly=False)),
+    ]
+
+
+def format_cell(values: list[float]) -> str:
+    mean, error = mean_and_error(values)
+    seeds = "/".join(f"{value:.3f}" for value in values)
+    return f"{mean:.3f} ± {error:.3f} ({seeds})"
+
+
+def task_section(results: list[dict], task: str, best: dict, sizes: list[int]) -> str:
+    table = cells(results, task, best)
+    columns = [str(size) for size in sizes]
+    unit = "numbers" if task == "countdown" else "people"
+    header = "| method | lr | " + " | ".join(f"{size} {unit}" for size in columns) + " | all sizes |"
+    lines = [header, "|---|---|" + "---|" * (len(columns) + 1)]
+    for method in ["base", *METHODS]:
+        if method not in table:
+            continue
+        lr = "" if method == "base" else f"{best[(task, method)]:g}"
+        row = [format_cell(table[method].get(column, [])) for column in [*columns, "all"]]
+        lines.append(f"| {method} | {lr} | " + " | ".join(row) + " |")
+    checks = targets(table, columns[-1])
+    verdicts = "".join(f"- {name}: {'met' if ok else 'NOT met'}\n" for name, ok in checks)
+    return f"## {method_table.TITLES[task]}\n\n" + "\n".join(lines) + "\n\n" + verdicts
+
+
+def sweep_section(results: list[dict], task: str, seed: int) -> str:
+    """Validation accuracy of every swept learning rate (the sweep seed)."""
+    runs = [r for r in results if r["task"] == task and r["seed"] == seed and r["method"] != "base"]
+    rates = sorted({r["learning_rate"] for r in runs})
+    lines = ["| method | " + " | ".join(f"lr {rate:g}" for rate in rates) + " |", "|---|" + "---|" * len(rates)]
+    for method in METHODS:
+        by_rate = {r["learning_rate"]: r["val"]["accuracy"] for r in runs if r["method"] == method}
+        if by_rate:
+            lines.append(
+                f"| {method} | "
+                + " | ".join(f"{by_rate[rate]:.3f}" if rate in by_rate else "" for rate in rates)
+                + " |"
+            )
+    return f"Validation accuracy of the sweep (seed {seed}):\n\n" + "\n".join(lines) + "\n"
+
+
+def diagnostics_section(results: list[dict], task: str, best: dict, sizes: list[int]) -> str:
+    """Training metrics averaged over each run, then over seeds: what the policy saw."""
+    keys = [*DIAGNOSTICS, *(f"reward_size_{size}" for size in sizes)]
+    lines = ["| method | " + " | ".join(key.removeprefix("uft/") for key in keys) + " |", "|---|" + "---|" * len(keys)]
+    for method in METHODS:
+        runs = [
+            r
+            for r in results
+            if r["task"] == task and r["method"] == method and r["learning_rate"] == best.get((task, method))
+        ]
+        if not runs or not any(r["train_metrics"] for r in runs):
+            continue
+        row = []
+        for key in keys:
+            per_run = [statistics.mean(values) for r in runs if (values := metric_values(r, key))]
+            row.append(f"{statistics.mean(per_run):.3f}" if per_run else "")
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    return "Training metrics (mean over the logged steps, then over seeds):\n\n" + "\n".join(lines) + "\n"
+
+
+def metric_values(result: dict, key: str) -> list[float]:
+    return [m[key] for m in result["train_metrics"] if m.get(key) is not None and not math.isnan(m[key])]
+
+
+def plot(results: list[dict], best: dict, tasks: list[str], sizes: dict, path: Path) -> None:
+    """Test accuracy per problem size, one bar per method with its standard error, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4), squeeze=False)
+    for axis, task in zip(axes[0], tasks, strict=True):
+        table = cells(results, task, best)
+        methods = [method for method in ["base", *METHODS] if method in table]
+        columns = [*(str(size) for size in sizes[task]), "all"]
+        width = 0.8 / max(len(methods), 1)
+        for index, method in enumerate(methods):
+            stats = [mean_and_error(table[method].get(column, [math.nan])) for column in columns]
+            positions = [column + (index - (len(methods) - 1) / 2) * width for column in range(len(columns))]
+            axis.bar(positions, [m for m, _ in stats], width, yerr=[e for _, e in stats], label=method, capsize=2)
+        unit = "numbers" if task == "countdown" else "people"
+        axis.set_xticks(range(len(columns)), [f"{c} {unit}" if c != "all" else "all" for c in columns])
+        axis.set_ylabel("greedy test accuracy, no hints")
+        axis.set_title(f"{method_table.TITLES[task]} (mean ± SE over seeds)")
+    axes[0][-1].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_reports(report: dict, out: Path) -> None:
+    results, args = report["results"], report["args"]
+    best = {tuple(key.split("/")): rate for key, rate in report["best_learning_rates"].items()}
+    sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
+    tasks = list(sizes)
+    sections = [
+        task_section(results, task, best, sizes[task])
+        + "\n"
+        + sweep_section(results, task, args["seeds"][0])
+        + "\n"
+        + diagnostics_section(results, task, best, sizes[task])
+        for task in tasks
+    ]
+    intro = (
+        "No-hint greedy test accuracy per problem size and overall: mean ± standard error over seeds, then each "
+        "seed's value, at each method's learning rate chosen on the validation set of the first seed. "
+        "See the docstring of `benchmarks/hard_problems.py`; plot: `hard_problems.png`."
+    )
+    meta = report["meta"]
+    facts = [
+        f"machine: {meta['machine']}",
+        f"date: {meta['date']}",
+        f"command: `{meta['command']}`",
+        f"wall time: {report['wall_seconds'] / 60:.1f} min (runs already saved in the work dir are read back)",
+        f"seeds: {args['seeds']}; learning rates swept: {args['learning_rates']}; "
+        f"{args['num_generations']} rollouts per problem; test/validation problems per size: "
+        f"{args['test_per_size']}/{args['val_per_size']}",
+        *(f"{method_table.TITLES[task]}: {json.dumps(report['setup'][task])}" for task in tasks),
+    ]
+    write_report(
+        out / "hard_problems.md", "Method table on hard problems (tiny models, CPU)", intro, facts, "\n".join(sections)
+    )
+    plot(results, best, tasks, sizes, out / "hard_problems.png")
+
+
+# ------------------------------------------------------------------------------------------------------ main
+
+
+def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
+    """The arguments with the task's defaults (``HARD_DEFAULTS``) where not given."""
+    resolved = argparse.Namespace(**vars(args))
+    for key in TUNED:
+        if getattr(args, key) is None:
+            setattr(resolved, key, HARD_DEFAULTS[task][key])
+    resolved.sizes = tuple(resolved.sizes)
+    return resolved
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=list(method_table.TASK_NAMES), choices=method_table.TASK_NAMES)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the first one runs the sweep")
+    parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
+    parser.add_argument("--sizes", type=int, nargs="+", help="problem sizes, the easy one first (one task only)")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--prompts", type=int)
+    parser.add_argument("--train-per-size", type=int, help="training pool per size (revisited: see steps x prompts)")
+    parser.add_argument("--base-steps", type=int, help="SFT steps of the base model on the easy size")
+    parser.add_argument("--test-per-size", type=int, default=200)
+    parser.add_argument("--val-per-size", type=int, default=100)
+    parser.add_argument("--num-generations", type=int, default=4)
+    parser.add_argument("--base-learning-rate", type=float, default=3e-3)
+    parser.add_argument("--scale-rewards", default="group", choices=["group", "batch", "none"])
+    parser.add_argument("--prompt-style", default="compact", choices=["compact", "paper"])
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at the same time")
+    parser.add_argument("--out", default="docs")
+    parser.add_argument("--work-dir", default="outputs/hard_problems")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if args.sizes and len(args.tasks) > 1:
+        parser.error("--sizes applies to one task; give --tasks too")
+    out = Path(args.out)
+    if args.report_only:
+        write_reports(json.loads((out / "hard_problems.json").read_text()), out)
+        print((out / "hard_problems.md").read_text())
+        return
+
+    start = time.time()
+    per_task = {task: for_task(args, task) for task in args.tasks}
+    sweep_seed, other_seeds = args.seeds[0], args.seeds[1:]
+    # K&K first: its runs are the longest, so the pool ends with short ones
+    order = sorted(args.tasks, key=lambda task: task != "kk")
+    bases = [({"task": t, "method": "base", "seed": s}, per_task[t]) for t in order for s in args.seeds]
+    results = run_units(bases, args.jobs)
+    sweep = [
+        ({"task": t, "method": m, "seed": sweep_seed, "learning_rate": lr}, per_task[t])
+        for t in order
+        for m in args.methods
+        for lr in args.learning_rates
+    ]
+    results += run_units(sweep, args.jobs)
+    best = best_learning_rates(results, sweep_seed)
+    rest = [
+        ({"task": t, "method": m, "seed": s, "learning_rate": best[(t, m)]}, per_task[t])
+        for t in order
+        for s in other_seeds
+        for m in args.methods
+    ]
+    results += run_units(rest, args.jobs)
+    setup = {}
+    for task, task_args in per_task.items():
+        _, tokenizer, budget = prepare(task, sweep_seed, task_args)
+        setup[task] = {key: getattr(task_args, key) for key in TUNED} | {
+            "vocab": len(tokenizer),
+            "max_completion_length": budget,
+        }
+    report = {
+        "meta": run_meta(__file__, f"{args.threads} torch thread(s) per run, {args.jobs} run(s) at a time"),
+        "args": vars(args),
+        "setup": setup,
+        "wall_seconds": round(time.time() - start),
+        "best_learning_rates": {f"{t}/{m}": lr for (t, m), lr in best.items()},
+        "results": results,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "hard_problems.json").write_text(json.dumps(report, indent=1))
+    write_reports(report, out)
+    print((out / "hard_problems.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

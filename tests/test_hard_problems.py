@@ -1,0 +1,147 @@
+"""The hard-problem benchmark (benchmarks/hard_problems.py) and the method-table code it builds on: difficulty mixes,
+held-out splits, per-size scoring, the learning-rate choice and the target arithmetic the report rests on."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+
+import hard_problems
+import method_table
+import pytest
+
+from uft_trl.tasks import countdown
+
+
+COMPACT = argparse.Namespace(prompt_style="compact")
+
+
+def test_one_size_gives_the_rows_the_published_method_table_was_made_from():
+    task = method_table.build_task("countdown", 30, 20, 10, seed=1)
+    expected = countdown.build_dataset(30, seed=1, num_numbers=3, number_range=(1, 9), target_range=(1, 30))
+    assert task["train"].to_list() == expected.to_list()
+    assert set(task["test"]["num_count"]) == {3}
+
+
+@pytest.mark.parametrize(("name", "sizes"), [("countdown", (3, 4, 5)), ("kk", (2, 3))])
+def test_a_difficulty_mix_holds_each_size_equally_and_the_base_pool_only_the_easy_one(name, sizes):
+    task = method_table.build_task(name, 12, 8, 10, seed=0, sizes=sizes, base_sizes=sizes[:1], n_val=4)
+    column = task["difficulty"]
+    for split, per_size in (("train", 12), ("test", 8), ("val", 4)):
+        values = task[split][column]
+        assert {size: values.count(size) for size in sizes} == dict.fromkeys(sizes, per_size), split
+    assert set(task["base_pool"][column]) == {sizes[0]}
+    # every reference solution still scores 1.0 under the task's reward
+    rows = task["test"]
+    columns = {key: rows[key] for key in rows.column_names if key != "prompt"}
+    completions = [method_table.full_solution(row, task["answer"]) for row in rows]
+    assert task["reward"](completions=completions, **columns) == [1.0] * len(rows)
+
+
+def test_kk_puzzles_of_three_people_are_about_the_first_three_fixed_names():
+    """(The paper prompt's format example names two others; the benchmark's compact prompt drops it.)"""
+    task = method_table.compact_prompts(method_table.build_task("kk", 6, 6, 1, seed=3, sizes=(3,)), "kk")
+    for row in task["train"]:
+        assert row["names"] == ["Alice", "Bob", "Carol"]
+        mentioned = set(re.findall(r"\b[A-Z][a-z]+\b", row["prompt"] + "".join(row["hint"])))
+        assert mentioned & set(method_table.knights_knaves.NAMES) <= {"Alice", "Bob", "Carol"}
+
+
+def test_held_out_splits_never_repeat_a_training_prompt_and_keep_every_size():
+    args = argparse.Namespace(
+        prompt_style="compact", sizes=(3, 4), train_per_size=150, test_per_size=60, val_per_size=20, base_steps=1,
+        prompts=2,
+    )  # fmt: skip
+    task, _, budget = hard_problems.prepare("countdown", 0, args)
+    train = set(task["train"]["prompt"])
+    for split, per_size in (("test", 60), ("val", 20)):
+        rows = task[split]
+        assert not train & set(rows["prompt"]), split
+        assert sorted(rows["num_count"]) == [3] * per_size + [4] * per_size
+    assert budget > max(len(step.split()) for step in task["train"][0]["hint"])
+
+
+def test_held_out_names_the_sizes_it_cannot_fill():
+    task = method_table.build_task("countdown", 5, 4, 1, seed=0, sizes=(3, 4))
+    task["test"] = task["train"]  # every test prompt is a training prompt
+    with pytest.raises(SystemExit, match=r"test: too few problems unseen in training for sizes \{3: 0, 4: 0\}"):
+        hard_problems.held_out(task, "test", 2)
+
+
+def test_evaluate_reports_the_accuracy_of_each_size(monkeypatch):
+    task = method_table.compact_prompts(
+        method_table.build_task("countdown", 2, 5, 1, seed=0, sizes=(3, 4)), "countdown"
+    )
+    solutions = {row["prompt"]: method_table.full_solution(row, task["answer"]) for row in task["test"]}
+
+    def generator(model, tokenizer, budget, batch_size):
+        # right on 3-number problems and on the first 4-number one, wrong on the others
+        fours = [row["prompt"] for row in task["test"] if row["num_count"] == 4]
+        return lambda prompts, n, greedy: [[solutions[p] if p not in fours[1:] else "no answer"] for p in prompts]
+
+    monkeypatch.setattr(method_table, "transformers_generator", generator)
+    result = method_table.evaluate(None, None, task, 10)
+    assert result["by_difficulty"] == {"3": 1.0, "4": 0.2}
+    assert result["accuracy"] == pytest.approx(0.6)
+
+
+def test_size_rewards_file_each_reward_under_its_problem_size():
+    def reward(completions, **kwargs):
+        return [1.0 if c == "right" else None for c in completions]
+
+    rewards = hard_problems.SizeRewards(reward, "num_count")
+    assert rewards.__name__ == "reward"
+    assert rewards(completions=["right", "wrong", "right"], num_count=[3, 5, 5]) == [1.0, None, 1.0]
+    assert rewards.flush() == {"reward_size_3": 1.0, "reward_size_5": 0.5}
+    assert rewards.flush() == {}
+
+
+def run(method, lr, val, seed=0, task="countdown"):
+    return {"task": task, "method": method, "seed": seed, "learning_rate": lr, "val": {"accuracy": val}}
+
+
+def test_the_learning_rate_is_the_best_on_validation_of_the_sweep_seed_lower_on_ties():
+    results = [
+        {"task": "countdown", "method": "base", "seed": 0, "val": {"accuracy": 0.9}},
+        run("uft", 1e-4, 0.10),
+        run("uft", 3e-4, 0.30),
+        run("uft", 1e-3, 0.20),
+        run("uft", 1e-4, 0.90, seed=1),  # not the sweep seed
+        run("rft", 3e-4, 0.25),
+        run("rft", 1e-3, 0.25),
+        run("rft", 1e-3, 0.70, task="kk"),
+    ]
+    assert hard_problems.best_learning_rates(results, seed=0) == {
+        ("countdown", "uft"): 3e-4,
+        ("countdown", "rft"): 3e-4,
+        ("kk", "rft"): 1e-3,
+    }
+
+
+def test_mean_and_standard_error_over_seeds():
+    mean, error = hard_problems.mean_and_error([0.1, 0.2, 0.3])
+    assert mean == pytest.approx(0.2)
+    assert error == pytest.approx(0.1 / math.sqrt(3))
+    assert hard_problems.mean_and_error([0.4]) == (0.4, 0.0)
+
+
+def columns(hard, overall):
+    return {"5": hard, "all": overall}
+
+
+def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
+    table = {
+        "uft": columns([0.10, 0.12, 0.14], [0.30, 0.31, 0.32]),
+        "rft": columns([0.00, 0.00, 0.00], [0.28, 0.30, 0.32]),
+        "sft": columns([0.11, 0.13, 0.15], [0.20, 0.20, 0.20]),
+    }
+    assert hard_problems.targets(table, "5") == [
+        ("hard (5): UFT > RFT", True),
+        ("hard (5): UFT >= SFT", True),  # 0.01 below, within one SE of the difference
+        ("all sizes: UFT >= max(SFT, RFT)", True),
+    ]
+    table["sft"] = columns([0.30, 0.31, 0.32], [0.20, 0.20, 0.20])
+    table["rft"] = columns([0.11, 0.12, 0.13], [0.40, 0.41, 0.42])
+    assert [ok for _, ok in hard_problems.targets(table, "5")] == [False, False, False]
+    assert hard_problems.targets({"uft": table["uft"]}, "5") == []
