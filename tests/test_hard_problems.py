@@ -4,6 +4,7 @@ held-out splits, per-size scoring, the learning-rate choice and the target arith
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 
@@ -145,3 +146,16 @@ def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
     table["rft"] = columns([0.11, 0.12, 0.13], [0.40, 0.41, 0.42])
     assert [ok for _, ok in hard_problems.targets(table, "5")] == [False, False, False]
     assert hard_problems.targets({"uft": table["uft"]}, "5") == []
+
+
+def test_a_saved_run_made_with_other_settings_is_refused_not_reused(tmp_path):
+    args = argparse.Namespace(work_dir=str(tmp_path), **hard_problems.HARD_DEFAULTS["countdown"], val_per_size=100)
+    unit = {"task": "countdown", "method": "uft", "seed": 0, "learning_rate": 3e-4}
+    path = hard_problems.unit_path(args, unit)
+    path.parent.mkdir(parents=True)
+    saved = {**unit, "settings": hard_problems.run_settings(args), "test": {"accuracy": 0.25}}
+    path.write_text(json.dumps(saved))
+    assert hard_problems.run_unit(unit, args)["test"] == {"accuracy": 0.25}  # read back, nothing trained
+    args.steps = 10
+    with pytest.raises(SystemExit, match=r"made with other settings \(steps\); use another --work-dir"):
+        hard_problems.run_unit(unit, args)
