@@ -128,7 +128,7 @@ def test_mean_and_standard_error_over_seeds():
 
 
 def columns(hard, overall):
-    return {"5": hard, "all": overall}
+    return {hard_problems.HARD: hard, "all": overall}
 
 
 def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
@@ -137,15 +137,15 @@ def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
         "rft": columns([0.00, 0.00, 0.00], [0.28, 0.30, 0.32]),
         "sft": columns([0.11, 0.13, 0.15], [0.20, 0.20, 0.20]),
     }
-    assert hard_problems.targets(table, "5") == [
-        ("hard (5): UFT > RFT", True),
-        ("hard (5): UFT >= SFT", True),  # 0.01 below, within one SE of the difference
+    assert hard_problems.targets(table) == [
+        ("hard: UFT > RFT", True),
+        ("hard: UFT >= SFT", True),  # 0.01 below, within one SE of the difference
         ("all sizes: UFT >= max(SFT, RFT)", True),
     ]
     table["sft"] = columns([0.30, 0.31, 0.32], [0.20, 0.20, 0.20])
     table["rft"] = columns([0.11, 0.12, 0.13], [0.40, 0.41, 0.42])
-    assert [ok for _, ok in hard_problems.targets(table, "5")] == [False, False, False]
-    assert hard_problems.targets({"uft": table["uft"]}, "5") == []
+    assert [ok for _, ok in hard_problems.targets(table)] == [False, False, False]
+    assert hard_problems.targets({"uft": table["uft"]}) == []
 
 
 def test_a_saved_run_made_with_other_settings_is_refused_not_reused(tmp_path):
@@ -159,3 +159,50 @@ def test_a_saved_run_made_with_other_settings_is_refused_not_reused(tmp_path):
     args.steps = 10
     with pytest.raises(SystemExit, match=r"made with other settings \(steps\); use another --work-dir"):
         hard_problems.run_unit(unit, args)
+
+
+def test_the_hard_column_pools_every_size_but_the_easy_one_at_the_chosen_rate():
+    def result(method, seed, by_size, lr=3e-4):
+        accuracy = sum(by_size.values()) / len(by_size)
+        test = {"accuracy": accuracy, "by_difficulty": by_size}
+        return {"task": "kk", "method": method, "seed": seed, "learning_rate": lr, "test": test}
+
+    results = [
+        result("base", 0, {"2": 0.4, "3": 0.0, "4": 0.0}),
+        result("uft", 0, {"2": 0.5, "3": 0.2, "4": 0.1}),
+        result("uft", 1, {"2": 0.6, "3": 0.3, "4": 0.0}),
+        result("uft", 0, {"2": 0.9, "3": 0.9, "4": 0.9}, lr=1e-3),  # not the chosen rate
+    ]
+    table = hard_problems.cells(results, "kk", {("kk", "uft"): 3e-4})
+    assert table["uft"][hard_problems.HARD] == pytest.approx([0.15, 0.15])
+    assert table["uft"]["all"] == pytest.approx([0.8 / 3, 0.3])
+    assert table["base"]["2"] == [0.4]
+
+
+def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_plot(tmp_path):
+    def result(method, seed, by_size, lr=3e-4):
+        test = {"accuracy": sum(by_size.values()) / 2, "by_difficulty": by_size}
+        val = {"accuracy": test["accuracy"]}
+        metrics = [{"step": 5, "reward": 0.5, "uft/hint_nll": 1.5}] if method == "uft" else []
+        row = {"task": "kk", "method": method, "seed": seed, "test": test, "val": val, "train_metrics": metrics}
+        return row if method == "base" else {**row, "learning_rate": lr}
+
+    results = [result("base", seed, {"2": 0.4, "3": 0.0}) for seed in (0, 1)]
+    results += [result("uft", seed, {"2": 0.5, "3": 0.1 * (seed + 1)}) for seed in (0, 1)]
+    results += [result("rft", seed, {"2": 0.6, "3": 0.0}) for seed in (0, 1)]
+    results += [result("sft", seed, {"2": 0.2, "3": 0.3}) for seed in (0, 1)]
+    report = {
+        "meta": {"machine": "test", "date": "today", "command": "python benchmarks/hard_problems.py"},
+        "args": {"tasks": ["kk"], "seeds": [0, 1], "learning_rates": [3e-4], "num_generations": 4, "val_per_size": 9},
+        "setup": {"kk": {"sizes": [2, 3]}},
+        "wall_seconds": 60,
+        "best_learning_rates": {"kk/uft": 3e-4, "kk/rft": 3e-4, "kk/sft": 3e-4},
+        "results": results,
+    }
+    hard_problems.write_reports(report, tmp_path)
+    text = (tmp_path / "hard_problems.md").read_text()
+    assert "| uft | 0.0003 | 0.500 ± 0.000 (0.500/0.500) | 0.150 ± 0.050 (0.100/0.200) |" in text
+    # hard: UFT 0.15 +- 0.05 against RFT 0 and SFT 0.3; all sizes: UFT 0.325 +- 0.025 against RFT 0.3 and SFT 0.25
+    assert "- hard: UFT > RFT: met\n- hard: UFT >= SFT: NOT met\n- all sizes: UFT >= max(SFT, RFT): met\n" in text
+    assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
+    assert (tmp_path / "hard_problems.png").stat().st_size > 10_000
