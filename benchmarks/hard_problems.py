@@ -278,16 +278,24 @@ def beats(a: list[float], b: list[float], strictly: bool) -> bool:
 
 
 def targets(table: dict) -> list[tuple[str, bool]]:
-    """The issue's targets on one task: hard UFT > RFT and >= SFT beyond one SE; overall UFT >= max(SFT, RFT)."""
+    """The issue's targets on one task: hard UFT > RFT and >= SFT beyond one SE; overall UFT >= max(SFT, RFT).
+    Each name carries the two means compared."""
     needed = ("uft", "rft", "sft")
     if any(method not in table for method in needed):
         return []
     uft, rft, sft = (table[method] for method in needed)
     stronger = max((rft, sft), key=lambda columns: statistics.mean(columns["all"]))
+
+    def versus(a: list[float], b: list[float]) -> str:
+        return f" ({statistics.mean(a):.3f} vs {statistics.mean(b):.3f})"
+
     return [
-        ("hard: UFT > RFT", beats(uft[HARD], rft[HARD], strictly=True)),
-        ("hard: UFT >= SFT", beats(uft[HARD], sft[HARD], strictly=False)),
-        ("all sizes: UFT >= max(SFT, RFT)", beats(uft["all"], stronger["all"], strictly=False)),
+        ("hard: UFT > RFT" + versus(uft[HARD], rft[HARD]), beats(uft[HARD], rft[HARD], strictly=True)),
+        ("hard: UFT >= SFT" + versus(uft[HARD], sft[HARD]), beats(uft[HARD], sft[HARD], strictly=False)),
+        (
+            "all sizes: UFT >= max(SFT, RFT)" + versus(uft["all"], stronger["all"]),
+            beats(uft["all"], stronger["all"], strictly=False),
+        ),
     ]
 
 
@@ -297,7 +305,9 @@ def format_cell(values: list[float]) -> str:
     return f"{mean:.3f} ± {error:.3f} ({seeds})"
 
 
-def task_section(results: list[dict], task: str, best: dict, sizes: list[int]) -> str:
+def task_section(results: list[dict], task: str, best: dict, sizes: list[int], rates: list[float]) -> str:
+    """The accuracy table (a rate at an end of the swept ``rates`` is marked: the best may lie beyond it) and the
+    targets."""
     table = cells(results, task, best)
     columns = [str(size) for size in sizes]
     unit = "numbers" if task == "countdown" else "people"
@@ -308,6 +318,11 @@ def task_section(results: list[dict], task: str, best: dict, sizes: list[int]) -
         if method not in table:
             continue
         lr = "" if method == "base" else f"{best[(task, method)]:g}"
+        lr += (
+            " (grid end)"
+            if len(rates) > 1 and method != "base" and best[(task, method)] in (min(rates), max(rates))
+            else ""
+        )
         row = [format_cell(table[method].get(column, [])) for column in [*columns, HARD, "all"]]
         lines.append(f"| {method} | {lr} | " + " | ".join(row) + " |")
     checks = targets(table)
@@ -382,13 +397,52 @@ def plot(results: list[dict], best: dict, tasks: list[str], sizes: dict, path: P
     plt.close(figure)
 
 
+def plot_curves(results: list[dict], best: dict, tasks: list[str], sizes: dict, path: Path) -> None:
+    """Training reward per problem size over the steps (as the policy saw it, hints included), one line per RL
+    method at its chosen rate, averaged over seeds: whether the hard problems ever pay during training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = max(len(sizes[task]) for task in tasks)
+    figure, axes = plt.subplots(len(tasks), width, figsize=(4 * width, 3 * len(tasks)), squeeze=False)
+    for row, task in zip(axes, tasks, strict=True):
+        for axis, size in zip(row, sizes[task], strict=False):
+            key = f"reward_size_{size}"
+            for method in METHODS:
+                runs = [
+                    r
+                    for r in results
+                    if r["task"] == task
+                    and r["method"] == method
+                    and r.get("learning_rate") == best.get((task, method))
+                ]
+                logs = [[m for m in r["train_metrics"] if key in m] for r in runs]
+                if not logs or not all(logs):
+                    continue
+                length = min(len(log) for log in logs)
+                steps = [m["step"] for m in logs[0][:length]]
+                axis.plot(steps, [statistics.mean(log[i][key] for log in logs) for i in range(length)], label=method)
+            unit = "numbers" if task == "countdown" else "people"
+            axis.set_title(f"{method_table.TITLES[task]}, {size} {unit}", fontsize=9)
+            axis.set_xlabel("RL step")
+            axis.set_ylabel("training reward")
+        for axis in row[len(sizes[task]) :]:
+            axis.axis("off")
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def write_reports(report: dict, out: Path) -> None:
     results, args = report["results"], report["args"]
     best = {tuple(key.split("/")): rate for key, rate in report["best_learning_rates"].items()}
     sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
     tasks = list(sizes)
     sections = [
-        task_section(results, task, best, sizes[task])
+        task_section(results, task, best, sizes[task], args["learning_rates"])
         + "\n"
         + sweep_section(results, task, args["seeds"][0])
         + "\n"
@@ -398,7 +452,8 @@ def write_reports(report: dict, out: Path) -> None:
     intro = (
         "No-hint greedy test accuracy per problem size and overall: mean ± standard error over seeds, then each "
         "seed's value, at each method's learning rate chosen on the validation set of the first seed. "
-        "See the docstring of `benchmarks/hard_problems.py`; plot: `hard_problems.png`."
+        "See the docstring of `benchmarks/hard_problems.py`. Plots: `hard_problems.png` (accuracy per size), "
+        "`hard_problems_curves.png` (training reward per size over the steps)."
     )
     meta = report["meta"]
     facts = [
@@ -414,6 +469,7 @@ def write_reports(report: dict, out: Path) -> None:
         out / "hard_problems.md", "Method table on hard problems (tiny models, CPU)", intro, facts, "\n".join(sections)
     )
     plot(results, best, tasks, sizes, out / "hard_problems.png")
+    plot_curves(results, best, tasks, sizes, out / "hard_problems_curves.png")
 
 
 # ------------------------------------------------------------------------------------------------------ main

@@ -138,9 +138,9 @@ def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
         "sft": columns([0.11, 0.13, 0.15], [0.20, 0.20, 0.20]),
     }
     assert hard_problems.targets(table) == [
-        ("hard: UFT > RFT", True),
-        ("hard: UFT >= SFT", True),  # 0.01 below, within one SE of the difference
-        ("all sizes: UFT >= max(SFT, RFT)", True),
+        ("hard: UFT > RFT (0.120 vs 0.000)", True),
+        ("hard: UFT >= SFT (0.120 vs 0.130)", True),  # 0.01 below, within one SE of the difference
+        ("all sizes: UFT >= max(SFT, RFT) (0.310 vs 0.300)", True),
     ]
     table["sft"] = columns([0.30, 0.31, 0.32], [0.20, 0.20, 0.20])
     table["rft"] = columns([0.11, 0.12, 0.13], [0.40, 0.41, 0.42])
@@ -183,7 +183,7 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     def result(method, seed, by_size, lr=3e-4):
         test = {"accuracy": sum(by_size.values()) / 2, "by_difficulty": by_size}
         val = {"accuracy": test["accuracy"]}
-        metrics = [{"step": 5, "reward": 0.5, "uft/hint_nll": 1.5}] if method == "uft" else []
+        metrics = [{"step": 5, "reward": 0.5, "uft/hint_nll": 1.5, "reward_size_2": 0.5}] if method == "uft" else []
         row = {"task": "kk", "method": method, "seed": seed, "test": test, "val": val, "train_metrics": metrics}
         return row if method == "base" else {**row, "learning_rate": lr}
 
@@ -203,6 +203,8 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     text = (tmp_path / "hard_problems.md").read_text()
     assert "| uft | 0.0003 | 0.500 ± 0.000 (0.500/0.500) | 0.150 ± 0.050 (0.100/0.200) |" in text
     # hard: UFT 0.15 +- 0.05 against RFT 0 and SFT 0.3; all sizes: UFT 0.325 +- 0.025 against RFT 0.3 and SFT 0.25
-    assert "- hard: UFT > RFT: met\n- hard: UFT >= SFT: NOT met\n- all sizes: UFT >= max(SFT, RFT): met\n" in text
+    verdicts = "- hard: UFT > RFT (0.150 vs 0.000): met\n- hard: UFT >= SFT (0.150 vs 0.300): NOT met\n"
+    assert verdicts + "- all sizes: UFT >= max(SFT, RFT) (0.325 vs 0.300): met\n" in text
     assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
     assert (tmp_path / "hard_problems.png").stat().st_size > 10_000
+    assert (tmp_path / "hard_problems_curves.png").stat().st_size > 10_000
