@@ -300,12 +300,18 @@ def at_least(threshold: float, reward):
     return thresholded
 
 
-def evaluate(model, tokenizer, task: dict, budget: int, split: str = "test") -> dict:
+def evaluate(model, tokenizer, task: dict, budget: int, split: str = "test", full_hint: bool = False) -> dict:
     """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more); with
-    several problem sizes, the accuracy of each size too (``by_difficulty``, keyed by size)."""
+    several problem sizes, the accuracy of each size too (``by_difficulty``, keyed by size).
+
+    ``full_hint`` puts every reasoning step of the reference after the prompt (UFT's longest hint; the answer block
+    is still the model's to write): whether a hint can make the reward reachable at all."""
     generate = transformers_generator(model, tokenizer, budget, batch_size=100)
     rows = task[split]
-    completions = generate(list(rows["prompt"]), 1, True)  # once, scored twice
+    hints = ["".join(row["hint"]) if full_hint else "" for row in rows]
+    generated = generate([prompt + hint for prompt, hint in zip(rows["prompt"], hints, strict=True)], 1, True)
+    completions = [[hint + text for text in texts] for hint, texts in zip(hints, generated, strict=True)]
+    # generated once, scored twice
     correct = [row[0] for row in score(rows, completions, task["reward"])]
     well_formed = score(rows, completions, at_least(RewardScale().well_formed, task["reward"]))
     result = {

@@ -70,7 +70,7 @@ def test_held_out_names_the_sizes_it_cannot_fill():
         hard_problems.held_out(task, "test", 2)
 
 
-def test_evaluate_reports_the_accuracy_of_each_size(monkeypatch):
+def test_evaluate_reports_the_accuracy_of_each_size_and_can_put_the_whole_reasoning_in_the_prompt(monkeypatch):
     task = method_table.compact_prompts(
         method_table.build_task("countdown", 2, 5, 1, seed=0, sizes=(3, 4)), "countdown"
     )
@@ -85,6 +85,23 @@ def test_evaluate_reports_the_accuracy_of_each_size(monkeypatch):
     result = method_table.evaluate(None, None, task, 10)
     assert result["by_difficulty"] == {"3": 1.0, "4": 0.2}
     assert result["accuracy"] == pytest.approx(0.6)
+
+    # with the full hint the model only writes the answer block; the hint counts as part of the completion
+    prompts_seen = []
+
+    def hinted_generator(model, tokenizer, budget, batch_size):
+        def generate(prompts, n, greedy):
+            prompts_seen.extend(prompts)
+            return [
+                [" </think>\n<answer> " + prompt.rsplit("equation is ", 1)[1] + " </answer>"] for prompt in prompts
+            ]
+
+        return generate
+
+    monkeypatch.setattr(method_table, "transformers_generator", hinted_generator)
+    result = method_table.evaluate(None, None, task, 10, full_hint=True)
+    assert prompts_seen == [row["prompt"] + "".join(row["hint"]) for row in task["test"]]
+    assert result["by_difficulty"] == {"3": 1.0, "4": 1.0}
 
 
 def test_size_rewards_file_each_reward_under_its_problem_size():
@@ -185,7 +202,8 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
         val = {"accuracy": test["accuracy"]}
         metrics = [{"step": 5, "reward": 0.5, "uft/hint_nll": 1.5, "reward_size_2": 0.5}] if method == "uft" else []
         row = {"task": "kk", "method": method, "seed": seed, "test": test, "val": val, "train_metrics": metrics}
-        return row if method == "base" else {**row, "learning_rate": lr}
+        full_hint = {"by_difficulty": {"2": 1.0, "3": 0.25 * seed}}
+        return {**row, "test_full_hint": full_hint} if method == "base" else {**row, "learning_rate": lr}
 
     results = [result("base", seed, {"2": 0.4, "3": 0.0}) for seed in (0, 1)]
     results += [result("uft", seed, {"2": 0.5, "3": 0.1 * (seed + 1)}) for seed in (0, 1)]
@@ -203,6 +221,7 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     text = (tmp_path / "hard_problems.md").read_text()
     assert "| uft | 0.0003 | 0.500 ± 0.000 (0.500/0.500) | 0.150 ± 0.050 (0.100/0.200) |" in text
     # hard: UFT 0.15 +- 0.05 against RFT 0 and SFT 0.3; all sizes: UFT 0.325 +- 0.025 against RFT 0.3 and SFT 0.25
+    assert "(UFT's longest hint): 2 people 1.000, 3 people 0.125.\n" in text
     verdicts = "- hard: UFT > RFT (0.150 vs 0.000): met\n- hard: UFT >= SFT (0.150 vs 0.300): NOT met\n"
     assert verdicts + "- all sizes: UFT >= max(SFT, RFT) (0.325 vs 0.300): met\n" in text
     assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
