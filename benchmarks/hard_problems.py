@@ -227,7 +227,12 @@ def unit_path(args, unit: dict) -> Path:
     return Path(args.work_dir) / unit["task"] / f"seed{unit['seed']}" / f"{name}.json"
 
 
-def run_units(units: list[tuple[dict, argparse.Namespace]], jobs: int) -> list[dict]:
+def run_units(units: list[tuple[dict, argparse.Namespace]], jobs: int, saved_only: bool = False) -> list[dict]:
+    """Every unit's result (``jobs`` at a time); with ``saved_only``, only those of the units already saved."""
+    if saved_only:
+        units = [(unit, unit_args) for unit, unit_args in units if unit_path(unit_args, unit).is_file()]
+    if not units:
+        return []
     if jobs == 1 or len(units) == 1:
         return [run_unit(unit, unit_args) for unit, unit_args in units]
     context = multiprocessing.get_context("spawn")
@@ -482,7 +487,10 @@ def write_reports(report: dict, out: Path) -> None:
         f"machine: {meta['machine']}",
         f"date: {meta['date']}",
         f"command: `{meta['command']}`",
-        f"wall time: {report['wall_seconds'] / 60:.1f} min (runs already saved in the work dir are read back)",
+        "training time summed over the runs: "
+        f"{sum(r.get('train_seconds', 0) for r in results) / 60:.0f} min (runs saved in the work dir are read back; "
+        f"this command took {report['wall_seconds'] / 60:.1f} min)",
+        *([f"**runs missing: {report['missing_runs']}** (not run yet)"] if report.get("missing_runs") else []),
         f"seeds: {args['seeds']}; learning rates swept: {args['learning_rates']}; "
         f"{args['num_generations']} rollouts per problem; validation problems per size: {args['val_per_size']}",
         *(f"{method_table.TITLES[task]}: {json.dumps(report['setup'][task])}" for task in tasks),
@@ -530,7 +538,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at the same time")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/hard_problems")
-    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from OUT/hard_problems.json")
+    parser.add_argument("--saved-only", action="store_true", help="report the runs saved in the work dir, train none")
     args = parser.parse_args()
     if args.sizes and len(args.tasks) > 1:
         parser.error("--sizes applies to one task; give --tasks too")
@@ -546,22 +555,26 @@ def main():
     # K&K first: its runs are the longest, so the pool ends with short ones
     order = sorted(args.tasks, key=lambda task: task != "kk")
     bases = [({"task": t, "method": "base", "seed": s}, per_task[t]) for t in order for s in args.seeds]
-    results = run_units(bases, args.jobs)
+    results = run_units(bases, args.jobs, args.saved_only)
     sweep = [
         ({"task": t, "method": m, "seed": sweep_seed, "learning_rate": lr}, per_task[t])
         for t in order
         for m in args.methods
         for lr in args.learning_rates
     ]
-    results += run_units(sweep, args.jobs)
+    results += run_units(sweep, args.jobs, args.saved_only)
     best = best_learning_rates(results, sweep_seed)
     rest = [
         ({"task": t, "method": m, "seed": s, "learning_rate": best[(t, m)]}, per_task[t])
         for t in order
         for s in other_seeds
         for m in args.methods
+        if (t, m) in best
     ]
-    results += run_units(rest, args.jobs)
+    results += run_units(rest, args.jobs, args.saved_only)
+    planned = (
+        len(args.tasks) * len(args.seeds) * (1 + len(args.methods)) + len(sweep) - len(args.tasks) * len(args.methods)
+    )
     setup = {}
     for task, task_args in per_task.items():
         _, tokenizer, budget = prepare(task, sweep_seed, task_args)
@@ -574,6 +587,7 @@ def main():
         "args": vars(args),
         "setup": setup,
         "wall_seconds": round(time.time() - start),
+        "missing_runs": planned - len(results),
         "best_learning_rates": {f"{t}/{m}": lr for (t, m), lr in best.items()},
         "results": results,
     }
