@@ -397,6 +397,11 @@ def metric_values(result: dict, key: str) -> list[float]:
     return [m[key] for m in result["train_metrics"] if m.get(key) is not None and not math.isnan(m[key])]
 
 
+def method_color(method: str) -> str:
+    """The same color for a method in every panel and plot."""
+    return f"C{['base', *METHODS].index(method)}"
+
+
 def plot(results: list[dict], best: dict, tasks: list[str], sizes: dict, path: Path) -> None:
     """Test accuracy per problem size, one bar per method with its standard error, one panel per task."""
     import matplotlib
@@ -413,7 +418,8 @@ def plot(results: list[dict], best: dict, tasks: list[str], sizes: dict, path: P
         for index, method in enumerate(methods):
             stats = [mean_and_error(table[method].get(column, [math.nan])) for column in columns]
             positions = [column + (index - (len(methods) - 1) / 2) * width for column in range(len(columns))]
-            axis.bar(positions, [m for m, _ in stats], width, yerr=[e for _, e in stats], label=method, capsize=2)
+            means, errors = [m for m, _ in stats], [e for _, e in stats]
+            axis.bar(positions, means, width, yerr=errors, label=method, capsize=2, color=method_color(method))
         unit = "numbers" if task == "countdown" else "people"
         axis.set_xticks(range(len(columns)), [f"{c} {unit}" if c.isdigit() else c for c in columns])
         axis.set_ylabel("greedy test accuracy, no hints")
@@ -450,7 +456,8 @@ def plot_curves(results: list[dict], best: dict, tasks: list[str], sizes: dict, 
                     continue
                 length = min(len(log) for log in logs)
                 steps = [m["step"] for m in logs[0][:length]]
-                axis.plot(steps, [statistics.mean(log[i][key] for log in logs) for i in range(length)], label=method)
+                means = [statistics.mean(log[i][key] for log in logs) for i in range(length)]
+                axis.plot(steps, means, label=method, color=method_color(method))
             unit = "numbers" if task == "countdown" else "people"
             axis.set_title(f"{method_table.TITLES[task]}, {size} {unit}", fontsize=9)
             axis.set_xlabel("RL step")
