@@ -21,7 +21,8 @@ Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes 
     python benchmarks/hard_problems.py --tasks countdown --seeds 0 --methods rft uft --learning-rates 3e-4
     python benchmarks/hard_problems.py --report-only                     # tables and plot from the saved runs
 
-Writes docs/hard_problems.{json,md,png}.
+Writes docs/NAME.{json,md,png} and docs/NAME_curves.png, NAME = hard_problems (or hard_problems_finishing with
+``--base-answers-all-sizes``).
 """
 
 from __future__ import annotations
@@ -112,12 +113,36 @@ def prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
         seed,
         args,
         sizes=args.sizes,
-        base_sizes=args.sizes[:1],
+        base_sizes=args.sizes if finishing_base(args) else args.sizes[:1],
         n_val=spare * args.val_per_size,
     )
     task["test"] = held_out(task, "test", args.test_per_size)
     task["val"] = held_out(task, "val", args.val_per_size)
+    if finishing_base(args):
+        task["base_pool"] = finishing_pool(task)
     return task, tokenizer, budget
+
+
+def finishing_base(args) -> bool:
+    return getattr(args, "base_answers_all_sizes", False)
+
+
+def finishing_pool(task: dict) -> Dataset:
+    """The base pool with its problems of the harder sizes turned into answer-only rows: their whole reasoning moved
+    into the prompt (``reasoning_in_prompt``: only the answer block is learned); none of them is a test or
+    validation problem.
+
+    Such a base can finish a hard problem from UFT's longest hint but has never been taught to reason about one:
+    the paper's regime, where a pretrained model turns a near-complete solution into a rewarded answer.
+    """
+    held, easy = set(task["test"]["prompt"]) | set(task["val"]["prompt"]), task["sizes"][0]
+    pool = task["base_pool"].filter(lambda row: row["prompt"] not in held)
+
+    def finishing(row):
+        hard = row[task["difficulty"]] != easy
+        return {"prompt": row["prompt"] + ("".join(row["hint"]) if hard else ""), "reasoning_in_prompt": hard}
+
+    return pool.map(finishing).shuffle(seed=0)
 
 
 # -------------------------------------------------------------------------------------------------- training
@@ -161,7 +186,8 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
     path, settings = unit_path(args, unit), run_settings(args)
     if path.is_file():
         saved = json.loads(path.read_text())
-        if saved.setdefault("settings", settings) != settings:
+        saved["settings"] = LATER_SETTINGS | saved.get("settings", settings)
+        if saved["settings"] != settings:
             changed = sorted(key for key in settings if saved["settings"].get(key) != settings[key])
             raise SystemExit(f"{path} was made with other settings ({', '.join(changed)}); use another --work-dir")
         if unit["method"] != "base" or "test_full_hint" in saved:
@@ -216,10 +242,16 @@ SETTINGS = (
 )
 
 
+# settings added after runs were saved, with the value those runs had
+LATER_SETTINGS = {"base_answers_all_sizes": False}
+
+
 def run_settings(args) -> dict:
-    return {
-        key: list(value) if isinstance(value, tuple) else value for key, value in vars(args).items() if key in SETTINGS
-    }
+    settings = {key: getattr(args, key, default) for key, default in LATER_SETTINGS.items()}
+    for key in SETTINGS:
+        value = getattr(args, key, None)
+        settings[key] = list(value) if isinstance(value, tuple) else value
+    return settings
 
 
 def unit_path(args, unit: dict) -> Path:
@@ -471,7 +503,7 @@ def plot_curves(results: list[dict], best: dict, tasks: list[str], sizes: dict, 
 
 
 def write_reports(report: dict, out: Path) -> None:
-    results, args = report["results"], report["args"]
+    results, args, name = report["results"], report["args"], report.get("name", "hard_problems")
     best = {tuple(key.split("/")): rate for key, rate in report["best_learning_rates"].items()}
     sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
     tasks = list(sizes)
@@ -486,8 +518,8 @@ def write_reports(report: dict, out: Path) -> None:
     intro = (
         "No-hint greedy test accuracy per problem size and overall: mean ± standard error over seeds, then each "
         "seed's value, at each method's learning rate chosen on the validation set of the first seed. "
-        "See the docstring of `benchmarks/hard_problems.py`. Plots: `hard_problems.png` (accuracy per size), "
-        "`hard_problems_curves.png` (training reward per size over the steps)."
+        f"See the docstring of `benchmarks/hard_problems.py`. Plots: `{name}.png` (accuracy per size), "
+        f"`{name}_curves.png` (training reward per size over the steps)."
     )
     meta = report["meta"]
     facts = [
@@ -503,10 +535,10 @@ def write_reports(report: dict, out: Path) -> None:
         *(f"{method_table.TITLES[task]}: {json.dumps(report['setup'][task])}" for task in tasks),
     ]
     write_report(
-        out / "hard_problems.md", "Method table on hard problems (tiny models, CPU)", intro, facts, "\n".join(sections)
+        out / f"{name}.md", "Method table on hard problems (tiny models, CPU)", intro, facts, "\n".join(sections)
     )
-    plot(results, best, tasks, sizes, out / "hard_problems.png")
-    plot_curves(results, best, tasks, sizes, out / "hard_problems_curves.png")
+    plot(results, best, tasks, sizes, out / f"{name}.png")
+    plot_curves(results, best, tasks, sizes, out / f"{name}_curves.png")
 
 
 # ------------------------------------------------------------------------------------------------------ main
@@ -519,6 +551,7 @@ def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(resolved, key, HARD_DEFAULTS[task][key])
     resolved.sizes = tuple(resolved.sizes)
+    resolved.base_tag = "-finishing" if finishing_base(args) else ""  # its own cached base model
     return resolved
 
 
@@ -533,6 +566,12 @@ def main():
     parser.add_argument("--prompts", type=int)
     parser.add_argument("--train-per-size", type=int, help="training pool per size (revisited: see steps x prompts)")
     parser.add_argument("--base-steps", type=int, help="SFT steps of the base model on the easy size")
+    parser.add_argument(
+        "--base-answers-all-sizes",
+        action="store_true",
+        help="the base also learns to write the answer block after the whole reasoning of every harder size "
+        "(never the reasoning itself): UFT's longest hints then lead to a reward, as with a pretrained model",
+    )
     parser.add_argument("--test-per-size", type=int, help="held-out test problems per size (per task: 500+ in all)")
     parser.add_argument("--val-per-size", type=int, default=100)
     parser.add_argument("--num-generations", type=int, default=4)
@@ -544,16 +583,19 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at the same time")
     parser.add_argument("--out", default="docs")
-    parser.add_argument("--work-dir", default="outputs/hard_problems")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the report from OUT/hard_problems.json")
+    parser.add_argument("--work-dir", help="where runs are saved (default: outputs/NAME)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from OUT/NAME.json")
     parser.add_argument("--saved-only", action="store_true", help="report the runs saved in the work dir, train none")
     args = parser.parse_args()
     if args.sizes and len(args.tasks) > 1:
         parser.error("--sizes applies to one task; give --tasks too")
     out = Path(args.out)
+    # NAME: the reports' file stem and the work dir's default, one per kind of base
+    name = "hard_problems_finishing" if args.base_answers_all_sizes else "hard_problems"
+    args.work_dir = args.work_dir or f"outputs/{name}"
     if args.report_only:
-        write_reports(json.loads((out / "hard_problems.json").read_text()), out)
-        print((out / "hard_problems.md").read_text())
+        write_reports(json.loads((out / f"{name}.json").read_text()), out)
+        print((out / f"{name}.md").read_text())
         return
 
     start = time.time()
@@ -595,13 +637,14 @@ def main():
         "setup": setup,
         "wall_seconds": round(time.time() - start),
         "missing_runs": planned - len(results),
+        "name": name,
         "best_learning_rates": {f"{t}/{m}": lr for (t, m), lr in best.items()},
         "results": results,
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "hard_problems.json").write_text(json.dumps(report, indent=1))
+    (out / f"{name}.json").write_text(json.dumps(report, indent=1))
     write_reports(report, out)
-    print((out / "hard_problems.md").read_text())
+    print((out / f"{name}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -192,8 +192,9 @@ def compact_prompts(task: dict, name: str) -> dict:
 
 
 def full_solution(row: dict, answer) -> str:
-    """Reasoning steps then the answer block: what SFT trains on (the paper's ``answer`` column)."""
-    return reference_completion(row["hint"], answer(row))
+    """Reasoning steps then the answer block: what SFT trains on (the paper's ``answer`` column); the answer block
+    alone for a row whose prompt already holds the reasoning (``reasoning_in_prompt``)."""
+    return reference_completion([] if row.get("reasoning_in_prompt") else row["hint"], answer(row))
 
 
 def sft_rows(dataset: Dataset, answer) -> Dataset:
@@ -279,7 +280,7 @@ def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
     """
     vocab = hashlib.sha1(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()[:8]
     name = f"base-{task_name}-h{args.hidden}-l{args.layers}-w{args.base_steps}-lr{args.base_learning_rate}-s{seed}"
-    path = Path(args.work_dir) / f"{name}-{vocab}"
+    path = Path(args.work_dir) / f"{name}{getattr(args, 'base_tag', '')}-{vocab}"
     if not (path / "config.json").is_file():
         model = build_model(
             tokenizer, hidden_size=args.hidden, num_layers=args.layers, num_heads=4, max_positions=2048, seed=seed

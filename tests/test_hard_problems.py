@@ -227,3 +227,26 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
     assert (tmp_path / "hard_problems.png").stat().st_size > 10_000
     assert (tmp_path / "hard_problems_curves.png").stat().st_size > 10_000
+
+
+def test_a_finishing_base_learns_only_the_answer_block_of_the_harder_sizes_and_no_test_problem():
+    args = argparse.Namespace(
+        prompt_style="compact", sizes=(3, 4), train_per_size=20, test_per_size=30, val_per_size=10, base_steps=25,
+        prompts=2, base_answers_all_sizes=True,
+    )  # fmt: skip
+    task, _, _ = hard_problems.prepare("countdown", 0, args)
+    pool = task["base_pool"]
+    held = set(task["test"]["prompt"]) | set(task["val"]["prompt"])
+    easy = [row for row in pool if row["num_count"] == 3]
+    hard = [row for row in pool if row["num_count"] == 4]
+    assert len(easy) == 50 and 40 <= len(hard) <= 50  # 50 per size, less any test or validation problem
+    for row in easy:
+        assert not row["reasoning_in_prompt"]
+        assert method_table.full_solution(row, task["answer"]).startswith("".join(row["hint"]) + " </think>")
+    for row in hard:
+        assert row["reasoning_in_prompt"] and row["prompt"].endswith("<think> " + "".join(row["hint"]))
+        answer = row["hint"][-1].removeprefix(method_table.FINAL_PREFIX)
+        assert method_table.full_solution(row, task["answer"]) == f" </think>\n<answer> {answer} </answer>"
+        assert row["prompt"].removesuffix("".join(row["hint"])) not in held
+    args.base_answers_all_sizes = False
+    assert set(hard_problems.prepare("countdown", 0, args)[0]["base_pool"]["num_count"]) == {3}
