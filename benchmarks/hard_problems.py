@@ -190,9 +190,7 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
         if saved["settings"] != settings:
             changed = sorted(key for key in settings if saved["settings"].get(key) != settings[key])
             raise SystemExit(f"{path} was made with other settings ({', '.join(changed)}); use another --work-dir")
-        if unit["method"] != "base" or "test_full_hint" in saved:
-            return saved
-        # a base saved before the full-hint evaluation existed gets it now
+        return saved
     torch.set_num_threads(args.threads)
     task_name, seed = unit["task"], unit["seed"]
     task, tokenizer, budget = prepare(task_name, seed, args)
@@ -200,10 +198,6 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
     if unit["method"] == "base":
         model, metrics = method_table.base_model(task_name, task, tokenizer, seed, args), []
         full_hint = method_table.evaluate(model, tokenizer, task, budget, full_hint=True)
-        if path.is_file():
-            saved = {**json.loads(path.read_text()), "settings": settings, "test_full_hint": full_hint}
-            path.write_text(json.dumps(saved, indent=1))
-            return saved
     else:
         rewards = SizeRewards(task["reward"], task["difficulty"])
         task = {**task, "reward": rewards}
