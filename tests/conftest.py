@@ -34,3 +34,19 @@ def model(tokenizer):
 def dataset():
     prompts = list(SOLUTIONS)
     return Dataset.from_dict({"prompt": [f"Q: {p}\nA: " for p in prompts], "hint": [SOLUTIONS[p] for p in prompts]})
+
+
+@pytest.fixture(scope="session")
+def qwen2_checkpoint(tmp_path_factory):
+    """A Qwen2-architecture checkpoint with a byte-level BPE tokenizer, saved with save_pretrained: a user's model."""
+    from uft_trl.tiny import save_checkpoint
+
+    return save_checkpoint(tmp_path_factory.mktemp("qwen2-checkpoint"), "qwen2")
+
+
+@pytest.fixture(scope="session")
+def llama_checkpoint(tmp_path_factory):
+    """A Llama-architecture checkpoint whose tokenizer adds a BOS and has no pad token (as Llama 3)."""
+    from uft_trl.tiny import save_checkpoint
+
+    return save_checkpoint(tmp_path_factory.mktemp("llama-checkpoint"), "llama")

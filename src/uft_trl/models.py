@@ -38,7 +38,9 @@ def model_for_trainer(model_args, training_args) -> tuple[Any, Any]:
     name = model_args.model_name_or_path
     if name in (None, TINY_MODEL):
         return tiny_model_and_tokenizer(seed=training_args.seed)
-    tokenizer = load_tokenizer(name, model_args.model_revision, model_args.trust_remote_code)
+    # TRL 1.16 keeps trust_remote_code on the training config (GRPOConfig, SFTConfig), not on ModelConfig.
+    trust_remote_code = getattr(training_args, "trust_remote_code", False)
+    tokenizer = load_tokenizer(name, model_args.model_revision, trust_remote_code)
     init = dict(training_args.model_init_kwargs or {})
     init.setdefault("revision", model_args.model_revision)
     init.setdefault("dtype", model_args.dtype)

@@ -92,3 +92,89 @@ def build_model(
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints in the format of a real base model, saved to disk and loaded back by path.
+
+QWEN2_SPECIAL = {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
+QWEN2_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+LLAMA_SPECIAL = {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}
+LLAMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+    " + message['content'] + '<|eot_id|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}"
+)
+ARCHITECTURES = ("qwen2", "llama")
+
+
+def build_bpe_tokenizer(texts: Iterable[str], architecture: str = "qwen2", vocab_size: int = 1024):
+    """A byte-level BPE tokenizer trained on ``texts``, shaped like the real family's: leading-space tokens that
+    merge across a prompt/answer boundary, special tokens, a chat template; ``llama`` adds a BOS to every text and
+    has no pad token (as Llama 3), ``qwen2`` adds nothing and pads with its EOS (as Qwen2.5)."""
+    from tokenizers import processors, trainers
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}.")
+    llama = architecture == "llama"
+    special = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    special = special if llama else ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    backend.train_from_iterator(list(texts), trainer=trainer)
+    if llama:
+        bos = LLAMA_SPECIAL["bos_token"]
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, backend.token_to_id(bos))]
+        )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, **(LLAMA_SPECIAL if llama else QWEN2_SPECIAL))
+    tokenizer.chat_template = LLAMA_CHAT_TEMPLATE if llama else QWEN2_CHAT_TEMPLATE
+    return tokenizer
+
+
+def corpus(n: int = 200, seed: int = 0) -> list[str]:
+    """Prompts and full reference solutions of the built-in tasks: what a base model's tokenizer must cover."""
+    from .data import sft_dataset
+    from .tasks import get_task
+
+    texts = ["The answer is $\\boxed{\\frac{3}{4}}$. Let $x^2 + 2x = 15$; then $x = 3$ or $x = -5$."]
+    for name, options in (("countdown", {}), ("kk_logic", {"num_people": (2, 4)}), ("search_tree", {})):
+        task = get_task(name)
+        for row in sft_dataset(task.generate(n, seed=seed, **options), task):
+            texts.append(row["prompt"] + row["completion"])
+    return texts
+
+
+def save_checkpoint(path, architecture: str = "qwen2", hidden_size: int = 32, num_layers: int = 2, seed: int = 0):
+    """A randomly initialised model and its BPE tokenizer saved with ``save_pretrained``: a stand-in for a user's
+    checkpoint (``--model_name_or_path PATH``) that needs no download. Returns the path."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_bpe_tokenizer(corpus(seed=seed), architecture)
+    llama = architecture == "llama"
+    shape = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(LlamaConfig(**shape)) if llama else Qwen2ForCausalLM(Qwen2Config(**shape))
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
