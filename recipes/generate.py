@@ -41,6 +41,14 @@ TASKS: dict[str, tuple[str, int]] = {
 }
 
 
+def cpu_check_lines(command: str, path: str) -> list[str]:
+    """The one line that checks this recipe on a CPU in seconds, with any checkpoint, before the GPU job."""
+    return [
+        "Check it first on a CPU (seconds; same method, loss, hints and scoring, a few rows, 2 steps):",
+        f"  uft-trl {command} --config {path} --model_name_or_path <checkpoint> --cpu_check",
+    ]
+
+
 def data_settings(task: str) -> dict:
     """The official parquet files (github liumy2010/UFT, data/<task>/), every test row (as the official validation)."""
     return {
@@ -168,6 +176,7 @@ def rl_recipe(task: str, model: str, method: str) -> str:
         header += ["Run from the repository root:"]
     header += [
         f"  {launch('train', path, gpus)}",
+        *cpu_check_lines("train", path),
         "",
         *data_lines(task),
         "",
@@ -292,6 +301,7 @@ def sft_recipe(task: str, model: str) -> str:
         "",
         "Run from the repository root:",
         f"  {launch('sft', path, gpus)}",
+        *cpu_check_lines("sft", path),
         "",
         *data_lines(task, evaluated=False),
         "",

@@ -1,13 +1,12 @@
 """Two CPU processes (gloo) under `accelerate launch`: hints, weights and metrics agree across ranks."""
 
 import json
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from testing_utils import ACCELERATE_CPU_ENV, accelerate_launch
 
 
 pytestmark = pytest.mark.slow  # end-to-end runs
@@ -16,20 +15,11 @@ pytestmark = pytest.mark.slow  # end-to-end runs
 SCRIPT = Path(__file__).with_name("distributed_run.py")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def launch(tmp_path, scenario: str) -> list[dict]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    command += ["--main_process_port", str(free_port()), str(SCRIPT), str(tmp_path), scenario]
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    command = [*accelerate_launch(), str(SCRIPT), str(tmp_path), scenario]
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        done = subprocess.run(command, env=ACCELERATE_CPU_ENV, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired:
         pytest.fail(f"2-process run '{scenario}' hung (no finish within 240 s): a collective ran on one rank only")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -65,14 +55,13 @@ def test_no_hang_when_only_one_rank_has_hint_tokens(tmp_path):
 
 def test_the_command_line_runs_unchanged_under_accelerate_launch(tmp_path):
     out = tmp_path / "run-uft"
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    command += ["--main_process_port", str(free_port()), "-m", "uft_trl", "train", "--output_dir", str(out)]
+    command = [*accelerate_launch(), "-m", "uft_trl", "train", "--output_dir", str(out)]
     command += ["--max_steps", "3", "--num_train", "64", "--num_test", "16", "--per_device_train_batch_size", "8"]
     command += ["--logging_steps", "1", "--eval_every", "1", "--baseline", "false"]
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+        done = subprocess.run(
+            command, env=ACCELERATE_CPU_ENV, capture_output=True, text=True, timeout=240, cwd=tmp_path
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("uft-trl train under accelerate launch hung")
     assert done.returncode == 0, done.stderr[-3000:]

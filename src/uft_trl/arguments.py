@@ -116,6 +116,11 @@ class HintArguments:
             raise ValueError(
                 f"hint_p_low and hint_p_high must lie in [0, 1], got {self.hint_p_low} and {self.hint_p_high}."
             )
+        if self.hint_p_low > self.hint_p_high:
+            raise ValueError(
+                f"hint_p_low ({self.hint_p_low}) is above hint_p_high ({self.hint_p_high}): hints would grow over "
+                "training; p_high is the reveal probability at the start, p_low at the end of the hint horizon."
+            )
         if self.hint_steps <= 0:
             raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {self.hint_steps}.")
         if self.hint_max_chunks < 1:
@@ -183,7 +188,12 @@ class UFTScriptArguments(ScriptArguments):
             "choices": ["uft", "raw"],
         },
     )
-    num_train: int = field(default=10240, metadata={"help": "Generated training rows (tasks with a generator)."})
+    num_train: int = field(
+        default=10240,
+        metadata={
+            "help": "Generated training rows (tasks with a generator); with cpu_check, also the rows kept of a file."
+        },
+    )
     num_test: int = field(default=256, metadata={"help": "Held-out rows for the no-hint accuracy."})
     task_seed: int = field(default=0, metadata={"help": "Seed of generated data; the test split uses seed + 1."})
     eval_every: int = field(
@@ -192,6 +202,15 @@ class UFTScriptArguments(ScriptArguments):
     baseline: bool = field(
         default=False,
         metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
+    )
+    cpu_check: bool = field(
+        default=False,
+        metadata={
+            "help": "Shrink the run to seconds on a CPU, keeping its method, loss, hints, beta, scoring and PEFT "
+            "settings (CPU, no bf16/vLLM/wandb, 16 rows, 2 steps, 32-token completions): check a recipe with your "
+            "checkpoint before the GPU job. Without the recipe's data folder, generated rows stand in where the task "
+            "has a generator."
+        },
     )
 
     def generator_options(self) -> dict[str, Any]:

@@ -6,6 +6,11 @@ character tokenizer made locally); any other name is a Hub id or a local path.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 
@@ -20,12 +25,53 @@ def tiny_model_and_tokenizer(seed: int = 0):
     return build_model(tokenizer, seed=seed), tokenizer
 
 
+def check_model_name(name: str) -> None:
+    """A local model must be a folder written by ``save_pretrained``; anything path-like that is not one is a mistake
+    (without this, ``./nope_dir`` is taken for a Hub id and fails with "Repo id must use alphanumeric chars")."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"model folder {name} has no config.json; give a folder written by save_pretrained "
+                "(model.save_pretrained(DIR) and tokenizer.save_pretrained(DIR)) or a Hub id"
+            )
+        return
+    if (
+        path.exists()
+        or name.startswith(("/", "./", "../", "~"))
+        or name.endswith(("/", os.sep))
+        or name.count("/") > 1
+    ):
+        raise FileNotFoundError(
+            f"model folder {name} not found; give a folder written by save_pretrained or a Hub id such as "
+            "Qwen/Qwen2.5-0.5B ('tiny' for the embedded offline model)"
+        )
+
+
+def _loading(name: str, what: str, load):
+    """``load()``, with transformers' multi-line OSError (a Hub id that cannot be reached or does not exist) as one
+    line naming the model."""
+    try:
+        return load()
+    except OSError as error:
+        offline = " (HF_HUB_OFFLINE is set: only cached models load)" if os.environ.get("HF_HUB_OFFLINE") else ""
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FileNotFoundError(
+            f"could not load the {what} of {name!r}: not a local folder, and the Hub did not give it{offline}: {first}"
+        ) from error
+
+
 def load_tokenizer(name: str, revision: str | None = None, trust_remote_code: bool = False):
     """Left padding as GRPO generation needs; the EOS token pads when the tokenizer has no pad token."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        name, revision=revision, trust_remote_code=trust_remote_code, padding_side="left"
+    check_model_name(name)
+    tokenizer = _loading(
+        name,
+        "tokenizer",
+        lambda: AutoTokenizer.from_pretrained(
+            name, revision=revision, trust_remote_code=trust_remote_code, padding_side="left"
+        ),
     )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -37,7 +83,14 @@ def model_for_trainer(model_args, training_args) -> tuple[Any, Any]:
     ``training_args.model_init_kwargs`` (filled from ``ModelConfig``), so sharded and quantized loading stay TRL's."""
     name = model_args.model_name_or_path
     if name in (None, TINY_MODEL):
-        return tiny_model_and_tokenizer(seed=training_args.seed)
+        model, tokenizer = tiny_model_and_tokenizer(seed=training_args.seed)
+        if getattr(training_args, "beta", 0.0):
+            # TRL builds the KL reference model from the policy's path: give the in-memory model one.
+            folder = tempfile.mkdtemp(prefix="uft-trl-tiny-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            model.save_pretrained(folder)
+            model.config._name_or_path = folder
+        return model, tokenizer
     # TRL 1.16 keeps trust_remote_code on the training config (GRPOConfig, SFTConfig), not on ModelConfig.
     trust_remote_code = getattr(training_args, "trust_remote_code", False)
     tokenizer = load_tokenizer(name, model_args.model_revision, trust_remote_code)
@@ -58,4 +111,6 @@ def model_for_inference(name: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return AutoModelForCausalLM.from_pretrained(name, dtype="auto").to(device), load_tokenizer(name)
+    tokenizer = load_tokenizer(name)
+    model = _loading(name, "model", lambda: AutoModelForCausalLM.from_pretrained(name, dtype="auto"))
+    return model.to(device), tokenizer

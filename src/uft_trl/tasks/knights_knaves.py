@@ -11,8 +11,11 @@ person ``i`` is a knight), so solving a puzzle costs a few integer operations pe
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -55,6 +58,9 @@ QUESTION = "So who is a knight and who is a knave?"
 EXAMPLE_ANSWER = "(1) Zoey is a knight\n(2) Oliver is a knight\n(3)..."
 ROLE = {True: "a knight", False: "a knave"}
 MAX_ANSWER_CHARS = 2_000  # eight people take about 250 characters
+# Puzzle sizes small enough to run out of distinct puzzles (2 people: 399, 3: 304,276); from 4 people
+# on there are over 400 million, more than any dataset asks for, so they are not counted.
+MAX_COUNTED_SIZE = 3
 
 Statement = tuple  # ('telling-truth', i) | ('lying', i) | ('not', s) | (op, s1, s2) for op in and/or/->/<=>
 
@@ -68,7 +74,7 @@ def _truth_mask(statement: Statement, n: int) -> int:
     full = (1 << (1 << n)) - 1
     kind = statement[0]
     if kind in ("telling-truth", "lying"):
-        knight = sum(1 << a for a in range(1 << n) if a >> statement[1] & 1)
+        knight = _knight_mask(statement[1], n)
         return knight if kind == "telling-truth" else full ^ knight
     masks = [_truth_mask(s, n) for s in statement[1:]]
     if kind == "not":
@@ -82,6 +88,12 @@ def _truth_mask(statement: Statement, n: int) -> int:
     if kind == "<=>":
         return full ^ (masks[0] ^ masks[1])
     raise ValueError(f"Unknown statement {statement!r}")
+
+
+@functools.cache
+def _knight_mask(person: int, n: int) -> int:
+    """Assignments in which ``person`` is a knight; cached, as building it dominated dataset generation."""
+    return sum(1 << a for a in range(1 << n) if a >> person & 1)
 
 
 def _fold(masks: list[int], op) -> int:
@@ -284,6 +296,62 @@ def sample_statement(rng: random.Random, speaker: int, n: int) -> Statement:
     return (("and", "or", "->", "<=>")[kind - 2], first, second)
 
 
+def statement_choices(speaker: int, n: int) -> list[Statement]:
+    """Every claim :func:`sample_statement` can draw for ``speaker``, in a fixed order."""
+    leaves = [(kind, p) for kind in ("telling-truth", "lying") for p in range(n) if (kind, p) != ("lying", speaker)]
+    pairs = [(op, a, b) for op in ("and", "or", "->", "<=>") for a in leaves for b in leaves if a != b]
+    return leaves + [("not", leaf) for leaf in leaves] + pairs
+
+
+def _claims_by_consistency(n: int) -> list[dict[int, list[Statement]]]:
+    """Per speaker, the claims grouped by the assignments they leave consistent (the bits of a mask)."""
+    full = (1 << (1 << n)) - 1
+    groups: list[dict[int, list[Statement]]] = []
+    for speaker, knight in enumerate(_person_masks(n)):
+        by_mask: dict[int, list[Statement]] = {}
+        for statement in statement_choices(speaker, n):
+            by_mask.setdefault(full ^ (knight ^ _truth_mask(statement, n)), []).append(statement)
+        groups.append(by_mask)
+    return groups
+
+
+@functools.cache
+def distinct_puzzles(n: int) -> int | None:
+    """How many distinct puzzles of ``n`` people have a unique solution; None above ``MAX_COUNTED_SIZE``.
+
+    Counted, not listed: the number of claim tuples per mask of still-consistent assignments, speaker by speaker.
+    """
+    if n > MAX_COUNTED_SIZE:
+        return None
+    states = Counter({(1 << (1 << n)) - 1: 1})
+    for by_mask in _claims_by_consistency(n):
+        after: Counter[int] = Counter()
+        for mask, count in states.items():
+            for claims_mask, claims in by_mask.items():
+                if mask & claims_mask:
+                    after[mask & claims_mask] += count * len(claims)
+        states = after
+    return sum(count for mask, count in states.items() if not mask & (mask - 1))
+
+
+def unique_puzzles(n: int) -> list[tuple[Statement, ...]]:
+    """Every distinct puzzle of ``n`` people with a unique solution, in a fixed order (small sizes only)."""
+    groups = _claims_by_consistency(n)
+    found: list[tuple[Statement, ...]] = []
+
+    def extend(speaker: int, mask: int, chosen: list[list[Statement]]) -> None:
+        if speaker == n:
+            if not mask & (mask - 1):
+                found.extend(itertools.product(*chosen))
+            return
+        for claims_mask, claims in groups[speaker].items():
+            if mask & claims_mask:
+                extend(speaker + 1, mask & claims_mask, [*chosen, claims])
+
+    extend(0, (1 << (1 << n)) - 1, [])
+    return found
+
+
 def _choices(spec: int | tuple[int, int] | Iterable[int]) -> list[int]:
     """An int, inclusive ``(low, high)`` bounds, or an explicit list/range of choices."""
     if isinstance(spec, int):
@@ -302,17 +370,30 @@ def build_dataset(
 ) -> Dataset:
     """``n`` distinct puzzles with a unique solution; ``num_people`` is drawn per puzzle.
 
-    The reference data uses 3-7 people; the benchmark goes from 2 to 8.
+    The reference data uses 3-7 people; the benchmark goes from 2 to 8. Small sizes run out (2 people
+    give 399 puzzles): a size with none left is drawn again among those with room, which leaves the rows
+    of every request that never ran out as they always were.
     """
     rng = random.Random(seed)
     sizes = _choices(num_people)
     if not sizes or min(sizes) < 2 or max(sizes) > len(NAMES):
         raise ValueError(f"num_people must lie in [2, {len(NAMES)}], got {num_people!r}.")
+    room = {size: distinct_puzzles(size) for size in sorted(set(sizes))}
+    if None not in room.values() and n > sum(room.values()):
+        counts = ", ".join(f"{size} people: {count}" for size, count in room.items())
+        raise ValueError(
+            f"kk_logic: asked for {n} distinct puzzles but num_people={num_people!r} has only {sum(room.values())} "
+            f"with a unique solution ({counts}). Ask for at most {sum(room.values())} rows (--n), or allow larger "
+            "puzzles (e.g. num_people=(2, 8); 4 or more people give over 400 million)."
+        )
+    used = dict.fromkeys(room, 0)
     seen: set[tuple] = set()
     columns = ("prompt", "hint", "answer", "names", "solution", "solution_text_format", "statements", "num_people")
     rows: dict[str, list[Any]] = {column: [] for column in columns}
     for _ in range(n):
         size = rng.choice(sizes)
+        if used[size] == room[size]:  # every puzzle of this size is taken; drawn only then, so other rows stay put
+            size = rng.choice([s for s in sizes if used[s] != room[s]])
         for _ in range(max_tries):
             statements = tuple(sample_statement(rng, speaker, size) for speaker in range(size))
             if statements in seen:
@@ -321,8 +402,13 @@ def build_dataset(
             if len(solutions) == 1:
                 break
         else:
-            raise RuntimeError(f"No puzzle with a unique solution for {size} people in {max_tries} tries.")
+            if room[size] is None:
+                raise RuntimeError(f"No puzzle with a unique solution for {size} people in {max_tries} tries.")
+            # The few left of a small size are rare draws: pick among them directly.
+            statements = rng.choice([p for p in unique_puzzles(size) if p not in seen])
+            solutions = find_solutions(statements)
         seen.add(statements)
+        used[size] += 1
         names = rng.sample(NAMES, size)
         rows["prompt"].append(make_prompt(question(statements, names, rng), EXAMPLE_ANSWER, chat=chat))
         rows["hint"].append(solve(statements, names))

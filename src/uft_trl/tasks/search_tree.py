@@ -92,6 +92,7 @@ TASK = Task(
     reward=accuracy_reward,
     build=build_dataset,
     options={"depth": 5, "branching": 4},
+    ground_truth={"path": "path"},  # the column the reward reads: loaders refuse files without it
     difficulty="depth",
     max_completion_length=16,
 )
