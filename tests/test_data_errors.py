@@ -11,7 +11,7 @@ import pytest
 from datasets import Dataset
 
 from uft_trl.cli import main
-from uft_trl.data import _looks_local, load_split, load_uft_dataset
+from uft_trl.data import load_split, load_uft_dataset, looks_local
 from uft_trl.tasks import BUILTIN_TASKS, get_task
 from uft_trl.tasks import knights_knaves as kk
 from uft_trl.tasks.search_tree import build_dataset as search_tree_rows
@@ -185,8 +185,19 @@ def test_an_empty_file_is_one_line_from_train(tmp_path, capsys):
 
 def test_a_trailing_slash_means_a_local_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert _looks_local("nope_dir/") and not _looks_local("owner/name")
+    assert looks_local("nope_dir/") and not looks_local("owner/name")
     with pytest.raises(FileNotFoundError, match="Dataset nope_dir does not exist"):
         load_split("nope_dir/")
     argv = ["train", "--task", "countdown", "--dataset_name", "nope_dir/", "--output_dir", str(tmp_path / "run")]
     assert "Dataset nope_dir does not exist" in one_line_error(argv, capsys)
+
+
+def test_a_broken_test_file_stops_the_run_while_a_missing_one_skips_the_accuracy(tmp_path, caplog):
+    from uft_trl.data import load_run_datasets
+
+    main(["data", "search_tree", "--n", "4", "--out", str(tmp_path)])
+    train, test = load_run_datasets(get_task("search_tree"), dataset_name=str(tmp_path))
+    assert len(train) == 4 and test is None and "no 'test' split" in caplog.text
+    (tmp_path / "test.jsonl").write_text('{"prompt": "0123:", "hint": ["a", "."], "path": "a."}\n{"prompt": "01')
+    with pytest.raises(ValueError, match="line 2 is not valid JSON"):
+        load_run_datasets(get_task("search_tree"), dataset_name=str(tmp_path))

@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 _LOCAL_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}
 
 
-def _looks_local(source: str) -> bool:
-    """A path rather than a Hub id (``owner/name``): a file suffix, a path prefix, a trailing separator (a folder),
+def looks_local(source: str) -> bool:
+    """A path rather than a Hub id (of a dataset or a model) (``owner/name``): a file suffix, a path prefix, a trailing separator (a folder),
     or more than one ``/``."""
     return (
         Path(source).suffix in _LOCAL_FORMATS
@@ -62,7 +62,7 @@ def load_split(source: str | Path, split: str = "train", name: str | None = None
                 f"File {path} holds a single split; asked for split {split!r}. "
                 f"Pass split='train' or {path.stem!r}, or a directory holding {split}.parquet."
             )
-    elif _looks_local(str(source)):
+    elif looks_local(str(source)):
         raise FileNotFoundError(
             f"Dataset {path} does not exist (the official UFT files: see 'Data' in recipes/README.md; generated ones: "
             "uft-trl data TASK --out FOLDER)."
@@ -237,6 +237,20 @@ def load_suite(path_or_hub_id: str | Path, split: str = "test", **kwargs: Any) -
 # The rows of a run.
 
 
+def split_seed(seed: int, split: str) -> int:
+    """The generator seed of a split: train ``seed``, test ``seed + 1``, any other split ``seed + 2``: a run's generated
+    test rows and ``uft-trl data --split test`` are the same draws, never the train split's."""
+    return seed + {"train": 0, "test": 1}.get(split, 2)
+
+
+def has_split(source: str, split: str) -> bool:
+    """Whether a local dataset holds ``split``: a file of a folder, or a single file named after it."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return any((path / f"{split}{suffix}").is_file() for suffix in _LOCAL_FORMATS)
+    return path.is_file() and split in ("train", path.stem)
+
+
 def load_run_datasets(
     task: Task,
     dataset_name: str | None = None,
@@ -253,7 +267,8 @@ def load_run_datasets(
     generator, else loaded. A named dataset without a test split gives ``None`` for the test rows."""
     if dataset_name is None and task.build is not None:
         options = options or {}
-        return task.generate(num_train, seed=seed, **options), task.generate(num_test, seed=seed + 1, **options)
+        train = task.generate(num_train, seed=split_seed(seed, "train"), **options)
+        return train, task.generate(num_test, seed=split_seed(seed, "test"), **options)
 
     def load(split: str) -> Dataset:
         if dataset_format == "raw" or dataset_name is None:
@@ -261,9 +276,15 @@ def load_run_datasets(
         return load_uft_dataset(dataset_name, split=split, task=task.name, hint_column=hint_column)
 
     train = load(train_split)
+    local = dataset_name is not None and dataset_format != "raw" and looks_local(dataset_name)
+    if local and not has_split(dataset_name, test_split):
+        logger.warning("no %r split in %s; the no-hint accuracy is skipped", test_split, dataset_name)
+        return train, None
     try:
-        test = load(test_split)
+        test = load(test_split)  # a local test file that is there but broken is an error, not a skipped accuracy
     except (FileNotFoundError, ValueError) as error:
+        if local:
+            raise
         logger.warning("no test split (%s); the no-hint accuracy is skipped", error)
         return train, None
     if num_test and len(test) > num_test:

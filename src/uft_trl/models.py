@@ -36,12 +36,9 @@ def check_model_name(name: str) -> None:
                 "(model.save_pretrained(DIR) and tokenizer.save_pretrained(DIR)) or a Hub id"
             )
         return
-    if (
-        path.exists()
-        or name.startswith(("/", "./", "../", "~"))
-        or name.endswith(("/", os.sep))
-        or name.count("/") > 1
-    ):
+    from .data import looks_local
+
+    if path.exists() or looks_local(name):
         raise FileNotFoundError(
             f"model folder {name} not found; give a folder written by save_pretrained or a Hub id such as "
             "Qwen/Qwen2.5-0.5B ('tiny' for the embedded offline model)"
