@@ -25,6 +25,7 @@ allocation before ``train()``.
     python benchmarks/overhead.py                                  # CPU, both cases (about 40 min on 2 busy cores)
     python benchmarks/overhead.py --cases eos --steps 4 --memory-repeats 0   # a quick look
     python benchmarks/overhead.py --device cuda --model-size 113m --batch 64 --steps 20 --sft-steps 400
+    python benchmarks/overhead.py --device cuda --model-path DIR --cases fixed   # a saved model, no SFT warm-up
 
 Writes docs/overhead.json and docs/overhead.md (docs/overhead-continuous.* with ``--generation continuous``). The SFT warm-up is cached in outputs/overhead/.
 """
@@ -65,8 +66,18 @@ MODEL_SIZES = {"2.4m": (256, 4, 4), "113m": (1024, 12, 16)}
 # ------------------------------------------------------------------------------------------------ model and data
 
 
-def warmed_model(size: str, sft_steps: int, device: str, cache: Path):
-    """The model every configuration starts from: SFT on Countdown solutions so that rollouts end with EOS."""
+def warmed_model(size: str, sft_steps: int, device: str, cache: Path, model_path: str | None = None):
+    """The model every configuration starts from: SFT on Countdown solutions so that rollouts end with EOS.
+
+    ``model_path``: a saved model and its tokenizer instead, loaded in float32 as the tiny ones are (no SFT
+    warm-up; with a random-init model only the ``fixed`` case gives every trainer rollouts of equal length).
+    """
+    if model_path is not None:
+        from transformers import AutoModelForCausalLM
+
+        from uft_trl.models import load_tokenizer
+
+        return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), load_tokenizer(model_path)
     path = cache / f"sft-{size}-{sft_steps}"
     tokenizer = build_tokenizer()
     if not (path / "config.json").is_file():
@@ -216,7 +227,9 @@ def timed(method, timer):
 
 
 def time_case(case: str, args: argparse.Namespace) -> dict:
-    base, tokenizer = warmed_model(args.model_size, args.sft_steps, args.device, Path(args.work_dir))
+    base, tokenizer = warmed_model(
+        args.model_size, args.sft_steps, args.device, Path(args.work_dir), _model_path(args)
+    )
     dataset = countdown.build_dataset(1024, seed=1)
     baton = Baton(CONFIGS)
     trainers, timers = {}, {}
@@ -259,7 +272,9 @@ def time_case(case: str, args: argparse.Namespace) -> dict:
 
 def memory_child(name: str, case: str, args: argparse.Namespace) -> dict:
     """One configuration alone in this (fresh) process: the extra peak memory of train()."""
-    model, tokenizer = warmed_model(args.model_size, args.sft_steps, args.device, Path(args.work_dir))
+    model, tokenizer = warmed_model(
+        args.model_size, args.sft_steps, args.device, Path(args.work_dir), _model_path(args)
+    )
     dataset = countdown.build_dataset(1024, seed=1)
     args.warmup, args.steps = 0, args.memory_steps
     trainer = make_trainer(name, case, model, tokenizer, dataset, args, Path(args.work_dir) / "memory")
@@ -298,6 +313,11 @@ def measure_memory(case: str, args: argparse.Namespace) -> dict:
     return runs
 
 
+def _model_path(args: argparse.Namespace) -> str | None:
+    """``--model-path`` when given: absent from ``args`` otherwise, so the JSON of a run without it is unchanged."""
+    return getattr(args, "model_path", None)
+
+
 def _forwarded(args: argparse.Namespace) -> list[str]:
     keys = (
         "device",
@@ -310,7 +330,8 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
         "work_dir",
         "threads",
     )
-    return [item for key in keys for item in (f"--{key.replace('_', '-')}", str(getattr(args, key)))]
+    model_path = ["--model-path", _model_path(args)] if _model_path(args) else []
+    return [item for key in keys for item in (f"--{key.replace('_', '-')}", str(getattr(args, key)))] + model_path
 
 
 # ----------------------------------------------------------------------------------------------------- summary
@@ -405,6 +426,12 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model-size", default="2.4m", choices=sorted(MODEL_SIZES))
     parser.add_argument("--sft-steps", type=int, default=120, help="SFT warm-up steps (cached per size and steps)")
+    parser.add_argument(
+        "--model-path",
+        default=argparse.SUPPRESS,
+        help="a saved model and tokenizer to start from instead of the SFT-warmed tiny model (--model-size and "
+        "--sft-steps then unused); e.g. the 0.5B-shaped model of benchmarks/gpu_check.py",
+    )
     parser.add_argument("--batch", type=int, default=32, help="rollouts per step (num_generations=8)")
     parser.add_argument("--max-completion-length", type=int, default=192)
     parser.add_argument("--warmup", type=int, default=2, help="steps per configuration left out of the timing")

@@ -34,7 +34,9 @@ def test_embedded_default_runs_end_to_end_on_a_reduced_budget(tmp_path, capsys):
         for name in ("model.safetensors", "config.json", "tokenizer.json", "README.md"):
             assert (run / name).is_file()
         card = (run / "README.md").read_text()
-        assert "- uft" in card and f"| hint schedule | {schedule} |" in card and "no-hint test accuracy" in card
+        # the uft tag marks hinted runs only: the RFT baseline is plain GRPO (tagged uft-trl, the library)
+        assert ("\n- uft\n" in card) == (schedule != "none") and "\n- uft-trl\n" in card
+        assert f"| hint schedule | {schedule} |" in card and "no-hint test accuracy" in card
     assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -47,6 +47,16 @@ def test_train_help_is_short_lists_the_uft_options_first_and_imports_no_torch():
         (["train", "--task", "nonexistent"], "Unknown task 'nonexistent'"),
         (["train", "--no_such_flag", "1"], "--no_such_flag"),
         (["eval", "--model", "tiny", "--task", "nope"], "Unknown task 'nope'"),
+        # Nonsense values are refused, with the value named.
+        (["data", "search_tree", "--n", "0", "--out", "unused"], "--n: must be at least 1, got 0"),
+        (["data", "search_tree", "--n", "-3", "--out", "unused"], "--n: must be at least 1, got -3"),
+        (["eval", "--model", "tiny", "--task", "search_tree", "--n", "-1"], "must be at least 0, got -1"),
+        (["eval", "--model", "tiny", "--task", "search_tree", "--num_samples", "0"], "must be at least 1, got 0"),
+        (["train", "--hint_p_low", "0.99", "--hint_p_high", "0.5"], "hint_p_low (0.99) is above hint_p_high (0.5)"),
+        # A model that is not there: named, with the fix, at once (no Hub retries for a path).
+        (["eval", "--model", "./nope_dir", "--task", "search_tree"], "model folder ./nope_dir not found"),
+        (["train", "--model_name_or_path", "nope_dir/", "--use_cpu", "true"], "model folder nope_dir/ not found"),
+        (["eval", "--model", "nope_model", "--task", "search_tree"], "could not load the tokenizer of 'nope_model'"),
     ],
 )
 def test_a_user_mistake_is_one_line_with_exit_code_2(argv, expected, capsys):
@@ -150,3 +160,56 @@ def test_sft_without_a_config_runs_offline_on_the_cpu(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     main(["sft", "--max_steps", "2"])  # the embedded default: tiny model, use_cpu, no bf16
     assert (tmp_path / "outputs" / "default-sft" / "model.safetensors").is_file()
+
+
+def test_a_folder_without_config_json_is_not_a_model(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(SystemExit):
+        main(["eval", "--model", str(tmp_path), "--task", "search_tree"])
+    assert f"model folder {tmp_path} has no config.json" in capsys.readouterr().err
+
+
+def test_eval_and_data_take_both_flag_spellings(tmp_path):
+    for spelling in ("--task-options", "--task_options"):
+        main(["data", "search_tree", "--n", "3", "--out", str(tmp_path / spelling), spelling, "depth=3"])
+        assert len(load_uft_dataset(tmp_path / spelling, task="search_tree")[0]["hint"]) == 4  # 3 steps + terminator
+    for spelling in ("--num-samples", "--num_samples"):
+        out = tmp_path / f"eval{spelling}.json"
+        main(["eval", "--model", "tiny", "--task", "search_tree", "--n", "2", spelling, "2", "--out", str(out)])
+        assert "pass@2" in json.loads(out.read_text())
+
+
+def test_the_test_split_of_data_is_not_the_train_split(tmp_path):
+    """``--split test`` draws with its own seed (the seed a run's generated test rows use), not the train split's."""
+    for split in ("train", "test"):
+        main(["data", "countdown", "--n", "50", "--out", str(tmp_path), "--split", split])
+    train = set(load_uft_dataset(tmp_path, split="train", task="countdown")["prompt"])
+    test = load_uft_dataset(tmp_path, split="test", task="countdown")
+    assert not train & set(test["prompt"])
+    assert test["prompt"] == get_task("countdown").generate(50, seed=1)["prompt"]  # what `train` holds out
+
+
+def test_a_run_that_would_train_zero_steps_is_refused_before_writing(tmp_path, capsys):
+    main(["data", "search_tree", "--n", "6", "--out", str(tmp_path / "data")])
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["train", "--dataset_name", str(tmp_path / "data"), "--output_dir", str(out), "--baseline", "false"]
+            + ["--generation_batch_size", "64", "--num_generations", "8", "--per_device_train_batch_size", "8"]
+        )
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "has 6 rows, but one generation batch takes 8 prompts (generation_batch_size 64 / num_generations 8)" in err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_beta_above_zero_trains_the_embedded_tiny_model(tmp_path):
+    """TRL builds the KL reference model from the policy's path; the in-memory tiny model gets one."""
+    out = tmp_path / "beta"
+    main(
+        ["train", "--beta", "0.01", "--max_steps", "2", "--num_train", "32", "--num_test", "8"]
+        + ["--per_device_train_batch_size", "16", "--baseline", "false", "--output_dir", str(out)]
+    )
+    logs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any("kl" in r for r in logs) and json.loads((out / "result.json").read_text())["accuracy_after"] >= 0

@@ -398,7 +398,7 @@ def test_model_card_names_uft_next_to_grpo(tmp_path, model, tokenizer, dataset):
 
 
 def test_missing_hint_column_is_named(tmp_path, model, tokenizer):
-    data = Dataset.from_dict({"prompt": ["Q: a\nA: "], "solution": [["a\n"]]})
+    data = Dataset.from_dict({"prompt": ["Q: a\nA: ", "Q: b\nA: "], "solution": [["a\n"], ["b\n"]]})
     with pytest.raises(ValueError, match=r"no 'hint' column.*hint_column"):
         make_trainer(tmp_path, model, tokenizer, data)
     # Pointing hint_column at the right column works; no hints needs no column.
@@ -641,8 +641,8 @@ def test_vllm_server_mode_receives_prompt_and_hint_once_per_group(tmp_path, mode
 
 def test_chat_prompts_get_the_hint_after_the_generation_prompt(tmp_path, model, tokenizer, monkeypatch):
     data = Dataset.from_dict(
-        {"prompt": [[{"role": "user", "content": "add 1 2"}]], "hint": [["1 + 2 = 3\n", "so 3\n"]]}
-    )
+        {"prompt": [[{"role": "user", "content": "add 1 2"}]] * 2, "hint": [["1 + 2 = 3\n", "so 3\n"]] * 2}
+    )  # two rows: one generation batch takes two prompts
     trainer = make_trainer(tmp_path, model, tokenizer, data, hint_schedule="constant", hint_p_high=1.0)
     captured = {}
     generate = trainer._generate_single_turn

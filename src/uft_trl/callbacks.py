@@ -72,6 +72,10 @@ class MetricsFileCallback(TrainerCallback):
         for key, value in logs.items():
             if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
                 record[key] = value
+        self.append(record)
+
+    def append(self, record: dict) -> None:
+        """One more line, for values measured outside the training logs (the accuracy before and after training)."""
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
 

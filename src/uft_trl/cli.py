@@ -67,6 +67,22 @@ def _config_flag_split(argv: list[str]) -> list[str]:
     return out
 
 
+def _with_cpu_check(argv: list[str], command: str) -> list[str]:
+    """``--cpu_check`` (or ``cpu_check: true`` in the YAML): the run's own flags, then the shrinking ones it lacks."""
+    from . import cpu_check
+
+    config = _flag_value(argv, "--config")
+    settings = {}
+    if config is not None and Path(config).is_file():
+        import yaml
+
+        settings = yaml.safe_load(Path(config).read_text()) or {}
+    if not cpu_check.requested(argv, settings):
+        return argv
+    logger.info("--cpu_check: a run of seconds on the CPU with this config's method, loss, hints and scoring")
+    return argv + cpu_check.overrides(argv, command)
+
+
 def _apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
     """Without --config and --model_name_or_path: the embedded offline default, with the chosen task's own settings.
 
@@ -117,6 +133,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     from trl import get_peft_config
 
     from .callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first, quiet_console
+    from .methods import method_of
     from .models import model_for_trainer
     from .trainer import UFTTrainer
 
@@ -136,9 +153,13 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     )
     output_dir = Path(training_args.output_dir)
     quiet_console(trainer)
-    trainer.add_callback(MetricsFileCallback(str(output_dir / "metrics.jsonl")))
+    metrics = MetricsFileCallback(str(output_dir / "metrics.jsonl"))
+    trainer.add_callback(metrics)
+    main_process = trainer.accelerator.is_main_process
+    method = method_of(training_args.hint_schedule, training_args.sft_loss_coef)
     result = {
         "task": task.name,
+        "method": method.name if method else None,
         "schedule": training_args.hint_schedule,
         "scoring": script_args.scoring,
         **(
@@ -147,23 +168,39 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
             else {}
         ),
         "output_dir": str(output_dir),
+        "seed": training_args.seed,
     }
+    trainer.card_facts.update(task=task.name, scoring=script_args.scoring)
+    trainer.card_example_prompt = (train_dataset if test_dataset is None else test_dataset)[0]["prompt"]
     if test_dataset is not None:
         accuracy = NoHintAccuracyCallback(
             trainer, test_dataset, reward, training_args.max_completion_length, script_args.eval_every or 10**9
         )
         add_first(trainer, accuracy)
+        accuracy_key = f"no-hint test accuracy (greedy, n={len(test_dataset)})"
         result["accuracy_before"] = accuracy.accuracy()
+        trainer.card_facts[accuracy_key] = f"{result['accuracy_before']:.3f} before training"
+        if main_process:  # the accuracy curve starts before training, also when eval_every is 0
+            metrics.append({"step": 0, "no_hint_accuracy": result["accuracy_before"]})
     start = time.time()
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     result["train_seconds"] = round(time.time() - start, 1)
+    result["steps"] = trainer.state.global_step
     if test_dataset is not None:
-        result["accuracy_after"] = accuracy.accuracy()
-        trainer.card_facts["no-hint test accuracy"] = f"{result['accuracy_after']:.3f} (n={len(test_dataset)})"
-    trainer.card_facts["task"] = task.name
-    trainer.card_facts["scoring"] = script_args.scoring
+        # the callback measured it already when the last step logged (every rank holds the same log history)
+        logged = [
+            log["no_hint_accuracy"]
+            for log in trainer.state.log_history
+            if log.get("step") == result["steps"] and "no_hint_accuracy" in log
+        ]
+        result["accuracy_after"] = logged[-1] if logged else accuracy.accuracy()
+        trainer.card_facts[accuracy_key] = (
+            f"{result['accuracy_before']:.3f} before training, {result['accuracy_after']:.3f} after"
+        )
+        if main_process and not logged:
+            metrics.append({"step": result["steps"], "no_hint_accuracy": result["accuracy_after"]})
     trainer.save_model(str(output_dir))
-    if trainer.accelerator.is_main_process:
+    if main_process:
         trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
         (output_dir / "result.json").write_text(json.dumps(result, indent=2))
     if push:
@@ -196,12 +233,22 @@ def scored_with(scoring: str, task, *datasets):
 
 
 def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
-    """Train and test rows of a run, from the script arguments."""
-    from .data import load_run_datasets
+    """Train and test rows of a run, from the script arguments (a few of them under ``--cpu_check``)."""
+    from .data import load_run_datasets, looks_local
 
-    return load_run_datasets(
-        get_task(script_args.task),
-        dataset_name=script_args.dataset_name,
+    task = get_task(script_args.task)
+    dataset_name = script_args.dataset_name
+    if script_args.cpu_check and dataset_name and looks_local(dataset_name) and not Path(dataset_name).exists():
+        if task.build is None:
+            raise UsageError(
+                f"--cpu_check: dataset {dataset_name} not found and task {task.name} has no generator to stand in; "
+                "get the data first (recipes/README.md, 'Data') or pass --dataset_name"
+            )
+        logger.info("--cpu_check: %s not found; generated %s rows stand in", dataset_name, task.name)
+        dataset_name = script_args.dataset_name = None  # the card and result name the rows trained on
+    train, test = load_run_datasets(
+        task,
+        dataset_name=dataset_name,
         dataset_format=script_args.dataset_format,
         train_split=script_args.dataset_train_split,
         test_split=script_args.dataset_test_split,
@@ -211,6 +258,9 @@ def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
         options=script_args.generator_options(),
         hint_column=hint_column,
     )
+    if script_args.cpu_check and len(train) > script_args.num_train:
+        train = train.select(range(script_args.num_train))
+    return train, test
 
 
 def run_train(argv: list[str]) -> None:
@@ -220,7 +270,7 @@ def run_train(argv: list[str]) -> None:
 
     from .config import UFTConfig
 
-    argv = _config_flag_split(argv)
+    argv = _with_cpu_check(_config_flag_split(argv), "train")
     parser = _parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
     _apply_embedded_default(parser, argv, "train")
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
@@ -241,10 +291,12 @@ def _baseline_args(parser, argv: list[str]):
 
 
 def _run_label(result: dict) -> str:
-    """``cosine (UFT)``, ``none (RFT)``, ``adaptive, target 0.5 (UFT)``: what a curve in the plot is."""
+    """``cosine (UFT)``, ``none (RFT)``, ``r3 (R3)``, ``adaptive, target 0.5 (ADAPTIVE)``: what a curve in the plot is;
+    a schedule that is none of the paper's methods is named alone."""
     schedule = result["schedule"]
     target = f", target {result['hint_target_success']}" if "hint_target_success" in result else ""
-    return f"{schedule}{target} ({'UFT' if schedule != 'none' else 'RFT'})"
+    method = result.get("method")
+    return f"{schedule}{target}" + (f" ({method.upper()})" if method else "")
 
 
 def _report(results: list[dict]) -> None:
@@ -279,43 +331,140 @@ def _report(results: list[dict]) -> None:
 # ------------------------------------------------------------------------------------------------------- sft
 
 
+def _check_one_sft_batch(rows: int, training_args) -> None:
+    """With ``dataloader_drop_last`` (the recipes'), fewer rows than one batch train 0 steps: refuse, with the numbers."""
+    batch = training_args.per_device_train_batch_size * training_args.world_size
+    if training_args.dataloader_drop_last and rows < batch:
+        raise UsageError(
+            f"the training set has {rows} rows, but one batch takes {batch} (per_device_train_batch_size "
+            f"{training_args.per_device_train_batch_size} x {training_args.world_size} processes) and "
+            "dataloader_drop_last drops a partial one, so the run would train 0 steps: give more rows or a smaller batch"
+        )
+
+
 def run_sft(argv: list[str]) -> list[dict]:
     """SFT on the full solutions with TRL's SFTTrainer (the paper's SFT baseline and the first half of SFT-RFT)."""
     if _print_help(argv, "sft", (UFTScriptArguments,)):
         return []
     from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
+    from .callbacks import quiet_console
     from .data import sft_dataset
     from .models import model_for_trainer
+    from .sft import tokenize_like_official
 
-    argv = _config_flag_split(argv)
+    argv = _with_cpu_check(_config_flag_split(argv), "sft")
     parser = _parser((UFTScriptArguments, SFTConfig, ModelConfig), "sft")
     _apply_embedded_default(parser, argv, "sft")  # hint settings of the default do not apply to SFT
     script_args, training_args, model_args = parser.parse_args_and_config(argv)
     wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = run_datasets(script_args)
+    _check_one_sft_batch(len(train_dataset), training_args)
     model, tokenizer = model_for_trainer(model_args, training_args)
+    # Prompt ids, then answer ids, as the official SFT: tokenized together, the space ending "<think> " would merge
+    # into the answer's first token, a boundary RL and evaluation never see.
+    rows = sft_dataset(train_dataset, get_task(script_args.task))
+    rows = tokenize_like_official(rows, tokenizer, training_args.max_length, training_args.eos_token)
     trainer = SFTTrainer(
         model=model,
         args=training_args,
-        train_dataset=sft_dataset(train_dataset, get_task(script_args.task)),
+        train_dataset=rows,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
+    quiet_console(trainer)  # one progress bar, not a printed dict per log
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if training_args.push_to_hub:
+    from .methods import METHODS
+    from .trainer import UFT_PAPER_ID, finish_card, hub_id
+
+    task, output_dir, history = get_task(script_args.task), Path(training_args.output_dir), trainer.state.log_history
+    push, training_args.push_to_hub = training_args.push_to_hub, False  # pushed once at the end, with the card
+    trainer.save_model(str(output_dir))
+    losses = [log["loss"] for log in history if "loss" in log]
+    runtime = [log["train_runtime"] for log in history if "train_runtime" in log]
+    result = {
+        "task": task.name,
+        "method": "sft",
+        "output_dir": str(output_dir),
+        "seed": training_args.seed,
+        "train_seconds": round(runtime[-1], 1) if runtime else None,
+        "steps": trainer.state.global_step,
+        "final_loss": losses[-1] if losses else None,
+    }
+    settings = {
+        "learning rate": training_args.learning_rate,
+        "steps trained": result["steps"],
+        "seed": result["seed"],
+        "final loss": "n/a (no step logged)" if result["final_loss"] is None else f"{result['final_loss']:.4f}",
+        "task": task.name,
+    }
+    intro = (
+        f"Trained with uft-trl, method `sft`: {METHODS['sft'].description}, the SFT baseline of "
+        f"[UFT](https://huggingface.co/papers/{UFT_PAPER_ID})."
+    )
+    trl_card = trainer.create_model_card
+
+    def create_model_card(model_name=None, dataset_name=None, tags=None):
+        """TRL's SFT card with the run's facts, a quick start on a prompt of the task and Hub links for Hub ids only."""
+        tags = [*([tags] if isinstance(tags, str) else tags or []), "uft-trl"]
+        trl_card(model_name=model_name, dataset_name=hub_id(dataset_name), tags=tags)
+        if trainer.is_world_process_zero():
+            prompt = train_dataset[0]["prompt"]
+            finish_card(trainer, dataset_name, "SFT settings", intro, settings, prompt, task.max_completion_length)
+
+    trainer.create_model_card = create_model_card  # push_to_hub writes the card again, through this
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
+        (output_dir / "result.json").write_text(json.dumps(result, indent=2))
+    if push:
+        training_args.push_to_hub = True
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    logger.info("SFT model saved to %s", training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        loss = "" if result["final_loss"] is None else f", final loss {result['final_loss']:.4f}"
+        logger.info("%s sft: %d steps%s (%s s of training)", task.name, result["steps"], loss, result["train_seconds"])
+        logger.info("outputs: %s/ (model, tokenizer, README.md, result.json)", output_dir)
     _finish_wandb_run()
-    return trainer.state.log_history
+    return history
 
 
 # ------------------------------------------------------------------------------------------------------ eval
 
 
+class _Parser(argparse.ArgumentParser):
+    """``eval`` and ``data``: every option under both spellings (``--num-samples``, ``--num_samples``) as ``train``
+    takes TRL's snake_case; a mistake is one line with the fix, as everywhere in the command line."""
+
+    def add_argument(self, *names, **kwargs):
+        spellings = [*names]
+        for name in names:
+            if name.startswith("--"):
+                for other in (name.replace("-", "_"), name.replace("_", "-")):
+                    other = "--" + other[2:]
+                    if other not in spellings:
+                        spellings.append(other)
+        return super().add_argument(*spellings, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
+
+
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def run_eval(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="uft-trl eval",
         description="No-hint accuracy of a model: on one task (--task), or per data source of a file that mixes "
         "them (--dataset without --task, e.g. the official data/others/test.parquet).",
@@ -327,20 +476,20 @@ def run_eval(argv: list[str]) -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument(
         "--n",
-        type=int,
+        type=_count(0),
         default=1024,
         help="number of problems (per data source for a suite); 0: every row of --dataset",
     )
-    parser.add_argument("--num-samples", type=int, default=1, help="k for sampled pass@k (1: greedy only)")
+    parser.add_argument("--num-samples", type=_count(1), default=1, help="k for sampled pass@k (1: greedy only)")
     parser.add_argument(
         "--scoring",
         choices=["project", "official", "both"],
         help="answer scoring: the project's verifiers, the paper's official scorers, or both "
         "(default: project for a task, both for a suite)",
     )
-    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument("--max-new-tokens", type=_count(1))
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=_count(1), default=64)
     parser.add_argument("--seed", type=int, default=1, help="seed of generated test data")
     parser.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
     parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task or suite>.json)")
@@ -350,6 +499,7 @@ def run_eval(argv: list[str]) -> None:
     suite = args.task is None
     report = evaluate_suite_file(args) if suite else evaluate_model(args)
     out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else args.task)
+    replaced = out.exists()  # only an explicit --out: the default path is a new file
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     if suite:
@@ -357,8 +507,24 @@ def run_eval(argv: list[str]) -> None:
 
         print(suite_table(report))
     else:
-        print(json.dumps({k: v for k, v in report.items() if not k.startswith("by_")}, indent=2))
-    logger.info("report written to %s", out)
+        print(_task_table(report))
+    logger.info("report written to %s%s", out, " (replacing the file there)" if replaced else "")
+
+
+def _task_table(report: dict) -> str:
+    """What was evaluated, then the scores as the suite's Markdown table: a row per difficulty level, then overall."""
+    scores = [key for key in report if key.startswith(("pass@", "mean@"))]
+    difficulty = next((key for key in report if key.startswith("by_")), None)
+    levels = list(report[difficulty].items()) if difficulty else []
+    name = difficulty[len("by_") :] if difficulty else "problems"
+    lines = [
+        f"{report['task']}: model {report['model']}, {report['scoring']} scoring, no hints, {report['backend']}",
+        f"| {name} | n | " + " | ".join(scores) + " |",
+        "|---|---|" + "---|" * len(scores),
+    ]
+    for level, entry in [*levels, ("**overall**", report)]:
+        lines.append(f"| {level} | {entry['n']} | " + " | ".join(f"{entry[key]:.3f}" for key in scores) + " |")
+    return "\n".join(lines)
 
 
 def _generator(args: argparse.Namespace, max_new_tokens: int):
@@ -417,23 +583,40 @@ def evaluate_suite_file(args: argparse.Namespace) -> dict:
 
 
 def _default_report_path(model: str, name: str) -> Path:
-    return Path(model) / f"eval_{name}.json" if os.path.isdir(model) else Path(f"eval_{name}.json")
+    """``eval_<name>.json`` in the model folder (else here), numbered ``eval_<name>-2.json``, ... when taken: a second
+    eval (another --n, --seed, --temperature, ...) must not erase the first, and a number needs no naming scheme for
+    every option; the log line names the file."""
+    folder = Path(model) if os.path.isdir(model) else Path()
+    path, number = folder / f"eval_{name}.json", 1
+    while path.exists():
+        number += 1
+        path = folder / f"eval_{name}-{number}.json"
+    return path
 
 
 # ------------------------------------------------------------------------------------------------------ data
 
 
 def run_data(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="uft-trl data", description="Write a generated task dataset to disk.")
+    parser = _Parser(prog="uft-trl data", description="Write a generated task dataset to disk.")
     parser.add_argument("task", help=f"a task with a generator: one of {', '.join(task_names())} but math, gsm8k")
-    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--n", type=_count(1), required=True, help="number of rows")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="train", help="split name: the file's name, and which seed it uses")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the run's data: train uses it, test seed + 1 (the rows `train --task_seed` holds out), "
+        "other splits seed + 2",
+    )
     parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
     args = parser.parse_args(argv)
-    dataset = get_task(args.task).generate(args.n, seed=args.seed, **parse_options(args.task_options))
+    from .data import split_seed
+
+    seed = split_seed(args.seed, args.split)
+    dataset = get_task(args.task).generate(args.n, seed=seed, **parse_options(args.task_options))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{args.split}.{args.format}"

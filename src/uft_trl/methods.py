@@ -73,3 +73,17 @@ EXTENSIONS: dict[str, Method] = {
         "adaptive", "per-prompt hint levels aimed at 50% group success + hint log-likelihood", "adaptive", True
     ),
 }
+
+
+def method_of(hint_schedule: str, sft_loss_coef: float) -> Method | None:
+    """The method of the paper (or extension) that a run's UFTConfig settings train, None for other combinations.
+
+    What a model card or a result file calls a run: "none" is RFT whatever the coefficient (without hints there are
+    no hint tokens to score); SFT-RFT has RFT's settings and a different start, which the settings cannot tell.
+    """
+    if hint_schedule == "none":
+        return METHODS["rft"]
+    for method in (*METHODS.values(), *EXTENSIONS.values()):
+        if method.hint_schedule == hint_schedule and method.hint_term == bool(sft_loss_coef) and not method.from_sft:
+            return method
+    return None

@@ -16,8 +16,9 @@ Thin overrides of GRPOTrainer, each calling ``super()``:
 from __future__ import annotations
 
 import os
+import re
 import textwrap
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -40,12 +41,14 @@ from .hints import (
     solution_steps,
 )
 from .hints.adaptive import STATE_FILE
+from .methods import method_of
 
 
 logger = logging.get_logger(__name__)
 
 PROMPT_INDEX = "uft_prompt_index"  # dataset row of each prompt, added for per-prompt (adaptive) hints
 
+UFT_PAPER_ID = "2505.16984"
 UFT_CITATION = textwrap.dedent("""\
     @inproceedings{liu2025uft,
         title        = {{UFT: Unifying Supervised and Reinforcement Fine-Tuning}},
@@ -54,6 +57,19 @@ UFT_CITATION = textwrap.dedent("""\
         booktitle    = {Advances in Neural Information Processing Systems},
         eprint       = {arXiv:2505.16984},
     }""")
+
+
+def _check_one_generation_batch(rows: int, args: UFTConfig) -> None:
+    """GRPO's sampler drops an incomplete generation batch, so fewer rows than one batch's prompts train 0 steps and
+    the run "succeeds" without learning anything: refuse it, with the numbers."""
+    prompts = args.generation_batch_size // args.num_generations
+    if rows < prompts:
+        raise ValueError(
+            f"The training set has {rows} rows, but one generation batch takes {prompts} prompts "
+            f"(generation_batch_size {args.generation_batch_size} / num_generations {args.num_generations}), so the "
+            "run would train 0 steps: give more rows, or a smaller generation_batch_size (or "
+            "per_device_train_batch_size x gradient_accumulation_steps)."
+        )
 
 
 class UFTTrainer(GRPOTrainer):
@@ -137,6 +153,8 @@ class UFTTrainer(GRPOTrainer):
             if PROMPT_INDEX not in train_dataset.column_names:
                 train_dataset = train_dataset.add_column(PROMPT_INDEX, list(range(len(train_dataset))))
 
+        if isinstance(train_dataset, Dataset):
+            _check_one_generation_batch(len(train_dataset), args)
         super().__init__(model, reward_funcs, args, train_dataset, *trainer_args, **trainer_kwargs)
 
         if args.uses_hints and (self._is_vlm or self.rollout_func is not None or self.tools):
@@ -353,62 +371,88 @@ class UFTTrainer(GRPOTrainer):
 
     # ------------------------------------------------------------------------------------------- model card
 
+    card_example_prompt: str | list[dict[str, str]] | None = None  # the quick start's prompt; None: first train row
+
     def create_model_card(self, model_name=None, dataset_name=None, tags=None):
-        """TRL's card (with the UFT tag and both citations), plus the hint settings and any `card_facts`."""
-        super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        """TRL's card naming the method this run trained (an RFT run is plain GRPO, not UFT), plus the run's settings
+        and `card_facts`, a quick start on a prompt of the task, and Hub links for Hub ids only."""
+        method = self._card_method()
+        tags = [tags] if isinstance(tags, str) else list(tags or [])
+        if not self.args.uses_hints:  # push_to_hub passes the tags the model got at init, "uft" among them
+            tags = [tag for tag in tags if tag != "uft"]
+        # TRL reads the "trained with" line, the citation and the tags from these class attributes.
+        self._name, self._paper, self._tag_names = method.trainer_name, method.paper, method.tags
+        try:
+            super().create_model_card(model_name=model_name, dataset_name=hub_id(dataset_name), tags=tags)
+        finally:
+            del self._name, self._paper, self._tag_names
         if not self.is_world_process_zero():
             return
+        finish_card(
+            self,
+            dataset_name,
+            heading="UFT settings" if self.args.uses_hints else "Training settings",
+            intro=f"Trained with uft-trl ([UFT](https://huggingface.co/papers/{UFT_PAPER_ID}) on TRL), "
+            f"method {method.summary}.",
+            settings=self._card_settings(),
+            prompt=self.card_example_prompt if self.card_example_prompt is not None else self._first_prompt(),
+            max_new_tokens=self.args.max_completion_length,
+        )
+
+    def _card_method(self) -> _CardMethod:
+        """What the run trained, by the paper's methods table (`uft_trl.methods`)."""
+        args, cls = self.args, type(self)
+        method = method_of(args.hint_schedule, args.sft_loss_coef)
+        if method is not None:
+            summary = f"`{method.name}`: {method.description}"
+        else:
+            term = "a hint log-likelihood term" if args.sft_loss_coef else "no hint log-likelihood term"
+            summary = f"`{args.hint_schedule}` hints with {term} (none of the paper's methods)"
+        if not args.uses_hints:
+            return _CardMethod(summary, "GRPO", GRPOTrainer._paper, ["trl", "grpo", "uft-trl"])
+        tags = [*cls._tag_names, "uft-trl"]
+        if method is not None and method.name in ("uft", "adaptive"):
+            return _CardMethod(summary, cls._name, cls._paper, tags)
+        # R3, staged and other schedules: hints on GRPO as in the paper's baselines, not UFT itself
+        name = f"GRPO with {args.hint_schedule} hints" + (" and a hint NLL term" if args.sft_loss_coef else "")
+        return _CardMethod(summary, name, {"citation": cls._paper["citation"]}, tags)
+
+    def _card_settings(self) -> dict[str, Any]:
         args = self.args
-        facts = {
+        hints = {}
+        if args.uses_hints:
+            hints = {
+                "p_high / p_low": f"{args.hint_p_high} / {args.hint_p_low}",
+                "hint_steps (T_hint)": self._card_hint_steps(),
+                "max chunks": args.hint_max_chunks,
+                "sft_loss_coef": args.sft_loss_coef,
+            }
+            if self._levels is not None:
+                hints["target success / adapt rate"] = f"{args.hint_target_success} / {args.hint_adapt_rate}"
+        return {
             "hint schedule": args.hint_schedule,
-            "p_high / p_low": f"{args.hint_p_high} / {args.hint_p_low}",
-            "hint_steps (T_hint)": args.hint_steps,
-            "max chunks": args.hint_max_chunks,
-            "sft_loss_coef": args.sft_loss_coef,
-            **(
-                {"target success / adapt rate": f"{args.hint_target_success} / {args.hint_adapt_rate}"}
-                if self._levels is not None
-                else {}
-            ),
+            **hints,
             "beta (KL)": args.beta,
             "num_generations": args.num_generations,
             "learning rate": args.learning_rate,
+            "steps trained": self.state.global_step,
+            "seed": args.seed,
             **self.card_facts,
         }
-        rows = "\n".join(f"| {key} | {value} |" for key, value in facts.items())
-        section = (
-            "### UFT settings\n\nTrained with [uft-trl](https://github.com/uft-trl/uft-trl): GRPO with step-level "
-            "hints that fade out over training and a log-likelihood term on the hint tokens "
-            "([UFT](https://huggingface.co/papers/2505.16984)).\n\n| setting | value |\n|---|---|\n" + rows + "\n\n"
-        )
-        path = os.path.join(args.output_dir, "README.md")
-        with open(path) as f:
-            card = f.read()
-        marker = "### Framework versions"
-        card = card.replace(marker, section + marker, 1) if marker in card else card + "\n" + section
-        card = self._describe_base_model(card)
-        with open(path, "w") as f:
-            f.write(card)
 
-    def _describe_base_model(self, card: str) -> str:
-        """TRL's card names the base model by its Hub id; say what it is when there is none (a model built from a
-        config, or a local folder), and point the quick start at the real model."""
-        source = getattr(self.model.config, "_name_or_path", "") or ""
-        unnamed = "This model is a fine-tuned version of [None](https://huggingface.co/None)"
-        if unnamed in card:
-            if source:
-                origin = f"This model is a fine-tuned version of the local model `{source}`"
-            else:
-                size = sum(p.numel() for p in self.model.parameters())
-                task = self.card_facts.get("task")
-                origin = (
-                    f"This model is a {self.model.config.model_type} model of {size:,} parameters, built from a config "
-                    "and trained from scratch (random initialization)" + (f" on the {task} task" if task else "")
-                )
-            card = card.replace(unnamed, origin, 1)
-        if self.hub_model_id is None:
-            card = card.replace('model="None"', f'model="{self.args.output_dir}"', 1)
-        return card
+    def _card_hint_steps(self) -> str:
+        """The horizon in steps, as the schedule used it; a fraction is resolved against the run's length once
+        training has set it."""
+        fraction = self.args.hint_steps < 1
+        if fraction and not self.state.max_steps:
+            return f"{self.args.hint_steps:g} of the run's steps"
+        steps = self.schedule_params().hint_steps
+        return f"{steps} ({self.args.hint_steps:g} of {self.state.max_steps} steps)" if fraction else str(steps)
+
+    def _first_prompt(self):
+        """The first training prompt, for the quick start; None when the dataset has no length (streamed)."""
+        data = self.train_dataset
+        return data[0]["prompt"] if isinstance(data, Dataset) and len(data) else None
 
     # ------------------------------------------------------------------------------------------------ loss
 
@@ -476,3 +520,93 @@ class _SaveAdaptiveLevels(TrainerCallback):
             folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             os.makedirs(folder, exist_ok=True)
             np.savez(os.path.join(folder, STATE_FILE), **self.trainer._levels.state_dict())
+
+
+# ----------------------------------------------------------------------------------------------- model card
+
+
+class _CardMethod(NamedTuple):
+    summary: str  # the method in the settings section
+    trainer_name: str  # TRL's "This model was trained with ..."
+    paper: dict[str, str]  # TRL's paper link and citation
+    tags: list[str]
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+_DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".arrow", ".txt")
+
+
+def hub_id(name: str | None) -> str | None:
+    """``name`` when it is a Hub id, None for a local path: TRL's card links any name to the Hub, so a local folder
+    would become a dead link (``https://huggingface.co/datasets//data/...``) and invalid card metadata."""
+    if not name or os.path.exists(os.path.expanduser(name)) or name.endswith(_DATA_SUFFIXES):
+        return None
+    return name if _HUB_ID.fullmatch(name) else None
+
+
+def describe_source(model, dataset_name: str | None, task: str | None) -> str:
+    """The card's first sentence, replacing TRL's: the base model and the data, linked when they are on the Hub and
+    named as local paths when they are not."""
+    source = str(getattr(model.config, "_name_or_path", "") or "")
+    data = ""
+    if dataset_name:
+        data = (
+            f" on the [{dataset_name}](https://huggingface.co/datasets/{dataset_name}) dataset"
+            if hub_id(dataset_name)
+            else f" on the local dataset `{dataset_name}`"
+        )
+    elif task:
+        data = f" on the {task} task"
+    # uft_trl.models gives the tiny model a temporary folder when TRL needs a path for the KL reference model
+    if not source or os.path.basename(source.rstrip("/")).startswith("uft-trl-tiny-"):
+        size = sum(p.numel() for p in model.parameters())
+        return (
+            f"This model is a {model.config.model_type} model of {size:,} parameters, built from a config and trained "
+            f"from scratch (random initialization){data}."
+        )
+    base = f"[{source}](https://huggingface.co/{source})" if hub_id(source) else f"the local model `{source}`"
+    return f"This model is a fine-tuned version of {base}{data}."
+
+
+def quick_start(model: str, prompt: str | list[dict[str, str]], max_new_tokens: int) -> str:
+    """A pipeline call on a prompt of the task, in the form the model was trained on (plain text or chat messages):
+    a base model trained on plain-text prompts answers TRL's generic chat question with noise."""
+    name = "prompt" if isinstance(prompt, str) else "messages"
+    return (
+        "```python\nfrom transformers import pipeline\n\n"
+        "# a prompt of the task, in the format of the training prompts\n"
+        f"{name} = {prompt!r}\n"
+        f'generator = pipeline("text-generation", model="{model}", device_map="auto")\n'
+        f"output = generator({name}, max_new_tokens={max_new_tokens}, do_sample=False, return_full_text=False)[0]\n"
+        'print(output["generated_text"])\n```\n'
+    )
+
+
+def finish_card(
+    trainer,
+    dataset_name: str | None,
+    heading: str,
+    intro: str,
+    settings: dict[str, Any],
+    prompt: str | list[dict[str, str]] | None,
+    max_new_tokens: int,
+) -> None:
+    """Rewrites the README.md that a TRL trainer's ``create_model_card`` just wrote: the first sentence (see
+    `describe_source`), the quick start (see `quick_start`), and a settings section before the framework versions."""
+    path = os.path.join(trainer.args.output_dir, "README.md")
+    with open(path) as f:
+        card = f.read()
+    first = describe_source(trainer.model, dataset_name, settings.get("task"))
+    card = re.sub(r"^This model is a fine-tuned version of .*$", lambda _: first, card, count=1, flags=re.M)
+    model = trainer.hub_model_id or trainer.args.output_dir
+    if prompt is not None:
+        code = quick_start(model, prompt, max_new_tokens)
+        card = re.sub(r"(## Quick start\n\n)```python\n.*?```\n", lambda m: m[1] + code, card, count=1, flags=re.S)
+    else:
+        card = card.replace('model="None"', f'model="{model}"', 1)
+    rows = "\n".join(f"| {key} | {value} |" for key, value in settings.items())
+    section = f"### {heading}\n\n{intro}\n\n| setting | value |\n|---|---|\n{rows}\n\n"
+    marker = "### Framework versions"
+    card = card.replace(marker, section + marker, 1) if marker in card else card + "\n" + section
+    with open(path, "w") as f:
+        f.write(card)
