@@ -167,3 +167,26 @@ def test_a_recipe_under_accelerate_launch_with_two_cpu_processes(qwen2_checkpoin
     assert args.world_size == 2 and args.generation_batch_size == 16  # 4 per device x 2 micro-batches x 2 processes
     assert [r["step"] for r in metrics(out) if "loss" in r] == [1, 2]
     assert json.loads((out / "result.json").read_text())["accuracy_after"] >= 0.0
+
+
+ALL_RECIPES = sorted(RECIPES.glob("*/*/*.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: "/".join(p.parts[-3:]))
+def test_every_recipe_of_the_grid_shrinks_to_a_run_checked_above(path):
+    """The 90 recipes differ from the 0.5B ones run above only in the model (and batch size, for 3B models): under
+    --cpu_check with a checkpoint, each parses to the same run as its qwen2.5-0.5b counterpart, output folder aside."""
+    from uft_trl.cli import parse_run_args
+
+    task, method = path.parts[-3], path.stem
+    command = "sft" if method == "sft" else "train"
+
+    def parsed(recipe_path):
+        argv = ["--config", str(recipe_path), "--model_name_or_path", "some/checkpoint", "--cpu_check"]
+        script, training, model_args = parse_run_args(argv + ["--output_dir", "out"], command)[2]
+        training_dict = {k: v for k, v in training.to_dict().items() if k not in ("logging_dir",)}
+        return vars(script), training_dict, vars(model_args)
+
+    assert parsed(path) == parsed(RECIPES / task / "qwen2.5-0.5b" / f"{method}.yaml")
+    script, training, _ = parsed(path)
+    assert script["cpu_check"] and training["use_cpu"] and training["max_steps"] == 2 and training["report_to"] == []

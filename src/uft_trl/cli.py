@@ -263,17 +263,23 @@ def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
     return train, test
 
 
-def run_train(argv: list[str]) -> None:
-    if _print_help(argv, "train", (UFTScriptArguments, HintArguments)):
-        return
-    from trl import ModelConfig
+def parse_run_args(argv: list[str], command: str):
+    """(parser, the arguments it read, (script, training, model) arguments) of ``train`` or ``sft``: the YAML, the
+    command line, ``--cpu_check`` and the embedded default, as the command runs them."""
+    from trl import ModelConfig, SFTConfig
 
     from .config import UFTConfig
 
-    argv = _with_cpu_check(_config_flag_split(argv), "train")
-    parser = _parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
-    _apply_embedded_default(parser, argv, "train")
-    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    argv = _with_cpu_check(_config_flag_split(argv), command)
+    parser = _parser((UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig), command)
+    _apply_embedded_default(parser, argv, command)  # for sft, the default's hint settings do not apply
+    return parser, argv, parser.parse_args_and_config(argv)
+
+
+def run_train(argv: list[str]) -> None:
+    if _print_help(argv, "train", (UFTScriptArguments, HintArguments)):
+        return
+    parser, argv, (script_args, training_args, model_args) = parse_run_args(argv, "train")
     results = [train(script_args, training_args, model_args)]
     if script_args.baseline:
         rft_args, rft_script = _baseline_args(parser, argv)
@@ -346,17 +352,14 @@ def run_sft(argv: list[str]) -> list[dict]:
     """SFT on the full solutions with TRL's SFTTrainer (the paper's SFT baseline and the first half of SFT-RFT)."""
     if _print_help(argv, "sft", (UFTScriptArguments,)):
         return []
-    from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
+    from trl import SFTTrainer, get_peft_config
 
     from .callbacks import quiet_console
     from .data import sft_dataset
     from .models import model_for_trainer
     from .sft import tokenize_like_official
 
-    argv = _with_cpu_check(_config_flag_split(argv), "sft")
-    parser = _parser((UFTScriptArguments, SFTConfig, ModelConfig), "sft")
-    _apply_embedded_default(parser, argv, "sft")  # hint settings of the default do not apply to SFT
-    script_args, training_args, model_args = parser.parse_args_and_config(argv)
+    _, _, (script_args, training_args, model_args) = parse_run_args(argv, "sft")
     wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = run_datasets(script_args)
     _check_one_sft_batch(len(train_dataset), training_args)
