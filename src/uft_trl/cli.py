@@ -102,6 +102,7 @@ def _apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
     settings.update(task.run_defaults)
     if command == "sft":
         settings["output_dir"] = "outputs/default-sft"
+        settings.pop("loss_type", None)  # GRPO's loss; SFTConfig's loss_type is another field (nll, dft)
     logger.info("no --config given: the embedded offline default (%s) for task %s", DEFAULT_CONFIG, task.name)
     if task.name != DEFAULT_TASK:
         logger.info(
