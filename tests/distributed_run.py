@@ -27,6 +27,7 @@ def main(out_dir: str, scenario: str) -> None:
         hints = [["a = 1\n", "b = 2\n", "so 3\n"]] * 8
         batch, schedule = 4, "adaptive"
         extra = {"save_strategy": "steps", "save_steps": 2} if scenario == "adaptive" else {}
+        extra["hint_p_high"] = 0.5  # the first prompts start at half their solution
     elif scenario == "split_groups":
         # 2 rollouts per rank, 4 per group: every group straddles the two processes.
         prompts = [f"Q: {i}\nA: " for i in range(6)]
@@ -58,7 +59,6 @@ def main(out_dir: str, scenario: str) -> None:
             max_steps=4,
             learning_rate=1e-2,
             hint_schedule=schedule,
-            hint_p_high=1.0,
             hint_steps=100,
             hint_max_tokens=20,
             sft_loss_coef=1.0,
@@ -68,7 +68,7 @@ def main(out_dir: str, scenario: str) -> None:
             use_cpu=True,
             disable_tqdm=True,
             seed=0,
-            **({"save_strategy": "no"} | extra),
+            **({"save_strategy": "no", "hint_p_high": 1.0} | extra),
         ),
         train_dataset=Dataset.from_dict({"prompt": prompts, "hint": hints}),
         processing_class=tokenizer,
@@ -84,7 +84,10 @@ def main(out_dir: str, scenario: str) -> None:
         "seen": seen,
         "checksum": checksum,
         "logs": [h for h in trainer.state.log_history if "loss" in h],
-        "levels": None if trainer._levels is None else trainer._levels.levels.tolist(),
+        "levels": None if trainer._levels is None else [None if x != x else x for x in trainer._levels.levels],
+        "state": None
+        if trainer._levels is None
+        else repr({k: v.tolist() for k, v in trainer._levels.state_dict().items()}),
     }
     with open(os.path.join(out_dir, f"rank{state.process_index}.json"), "w") as f:
         json.dump(record, f)

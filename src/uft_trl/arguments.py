@@ -33,23 +33,31 @@ class HintArguments:
     hint_schedule: str = field(
         default="cosine",
         metadata={
-            "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (a hint level per prompt, moved toward "
-            "hint_target_success, within the cosine envelope), 'linear', 'staged', 'uniform', 'r3' (uniform to the "
-            "end, the official R3), 'constant' or 'none' (RFT). More can be added with uft_trl.register_schedule."
+            "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (each prompt searches for the hint level at which "
+            "its group's success is hint_target_success, from none to the whole solution), 'linear', 'staged', "
+            "'uniform', 'r3' (uniform to the end, the official R3), 'constant' or 'none' (RFT). More can be added "
+            "with uft_trl.register_schedule."
         },
     )
     hint_target_success: float = field(
         default=0.5,
         metadata={
-            "help": "adaptive: the fraction of a group's rollouts that should be correct; a prompt whose group does "
+            "help": "adaptive: the share of a group's rollouts that should be correct; a prompt whose group does "
             "better gets less hint next time, one that does worse more."
         },
     )
     hint_adapt_rate: float = field(
-        default=0.5,
+        default=0.25,
         metadata={
-            "help": "adaptive: a prompt's level moves by this times (target - success) after each visit (levels are "
-            "per-chunk reveal probabilities in [0, 1])."
+            "help": "adaptive: the first step of a prompt's level search, as a share of its solution (at most 0.5); "
+            "the step then halves when the direction reverses and doubles while it holds."
+        },
+    )
+    hint_difficulty_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "adaptive: a column whose values group prompts by difficulty; an unseen prompt starts from the "
+            "recent mean level of its group. None: one group (`uft-trl train` uses the task's difficulty column)."
         },
     )
     hint_success_reward: float = field(
@@ -129,8 +137,8 @@ class HintArguments:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
         if not 0.0 < self.hint_target_success < 1.0:
             raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {self.hint_target_success}.")
-        if self.hint_adapt_rate <= 0:
-            raise ValueError(f"hint_adapt_rate must be positive, got {self.hint_adapt_rate}.")
+        if not 0.0 < self.hint_adapt_rate <= 0.5:
+            raise ValueError(f"hint_adapt_rate must lie in (0, 0.5], got {self.hint_adapt_rate}.")
         if self.max_prompt_hint_length is not None and self.max_prompt_hint_length < 1:
             raise ValueError(f"max_prompt_hint_length must be positive or None, got {self.max_prompt_hint_length}.")
         if self.hint_token_boundary not in HINT_BOUNDARIES:

@@ -26,6 +26,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .arguments import HintArguments, UFTScriptArguments, parse_options
+from .hints import get_schedule
 from .tasks import get_task, task_names
 
 
@@ -141,6 +142,12 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     task = get_task(script_args.task)
     train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
     reward, train_dataset, test_dataset = scored_with(script_args.scoring, task, train_dataset, test_dataset)
+    if (
+        get_schedule(training_args.hint_schedule).per_prompt
+        and training_args.hint_difficulty_column is None
+        and task.difficulty in train_dataset.column_names
+    ):
+        training_args.hint_difficulty_column = task.difficulty  # unseen prompts start from their difficulty's level
     model, tokenizer = model_for_trainer(model_args, training_args)
     push = training_args.push_to_hub
     training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card

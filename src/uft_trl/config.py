@@ -34,11 +34,17 @@ class UFTConfig(GRPOConfig, HintArguments):
             `"adaptive"` (a level per prompt, see below), `"uniform"`, `"r3"` (uniform to the end, the official R3),
             `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
         hint_target_success (`float`, *optional*, defaults to `0.5`):
-            With `hint_schedule="adaptive"`: the fraction of a group's rollouts that should be correct. Each prompt
-            keeps a hint level, moved by `hint_adapt_rate * (hint_target_success - success)` after each visit and
-            bounded by the cosine schedule, so hints still end at `hint_steps`.
-        hint_adapt_rate (`float`, *optional*, defaults to `0.5`):
-            With `hint_schedule="adaptive"`: the step size of a prompt's level update.
+            With `hint_schedule="adaptive"`: the share of a group's rollouts that should be correct. Each prompt
+            keeps a hint level (the expected share of its solution revealed, from 0 to 1) and searches for the level
+            at which its group reaches this success: more hint after a group below it, less after one above it.
+            Hints still end at `hint_steps`.
+        hint_adapt_rate (`float`, *optional*, defaults to `0.25`):
+            With `hint_schedule="adaptive"`: the first step of a prompt's level search (at most 0.5); the step halves
+            when the direction reverses and doubles while it holds.
+        hint_difficulty_column (`str` or `None`, *optional*, defaults to `None`):
+            With `hint_schedule="adaptive"`: a column whose values group prompts by difficulty; a prompt not seen yet
+            starts from the recent mean level of its group. `None`: one group. `uft-trl train` sets the task's
+            difficulty column.
         hint_success_reward (`float`, *optional*, defaults to `1.0`):
             With `hint_schedule="adaptive"`: the total reward at which a rollout counts as correct.
         hint_p_high (`float`, *optional*, defaults to `0.95`):

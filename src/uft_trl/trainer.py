@@ -152,6 +152,12 @@ class UFTTrainer(GRPOTrainer):
                 )
             if PROMPT_INDEX not in train_dataset.column_names:
                 train_dataset = train_dataset.add_column(PROMPT_INDEX, list(range(len(train_dataset))))
+            column = args.hint_difficulty_column
+            if column is not None and column not in train_dataset.column_names:
+                raise ValueError(
+                    f"hint_difficulty_column={column!r} is not a column of the training dataset (columns: "
+                    f"{train_dataset.column_names}); name one or leave it unset for one group."
+                )
 
         if isinstance(train_dataset, Dataset):
             _check_one_generation_batch(len(train_dataset), args)
@@ -172,7 +178,14 @@ class UFTTrainer(GRPOTrainer):
         self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
         self._levels: AdaptiveLevels | None = None
         if schedule.per_prompt:
-            self._levels = AdaptiveLevels(len(train_dataset), args.hint_target_success, args.hint_adapt_rate)
+            column = args.hint_difficulty_column
+            self._levels = AdaptiveLevels(
+                len(train_dataset),
+                args.hint_target_success,
+                args.hint_adapt_rate,
+                difficulties=None if column is None else train_dataset[column],
+                max_chunks=args.hint_max_chunks,
+            )
             self.add_callback(_SaveAdaptiveLevels(self))
 
     def _check_hint_column(self, dataset: Dataset, column: str) -> None:
@@ -312,11 +325,16 @@ class UFTTrainer(GRPOTrainer):
         step = self.state.global_step + 1
         params = self.schedule_params()
         metrics = self._metrics["train"]
-        self._levels.update(rows[:: self.num_generations], success, step, params)
+        drawn = np.array(self._levels.update(rows[:: self.num_generations], success, step, params))
+        cosine = self._schedule.probability(step, params)
+        metrics["uft/level_cosine"].append(cosine)
+        metrics["uft/above_cosine"].append(float((drawn > cosine + 1e-9).mean()))
         seen = self._levels.seen()
-        metrics["uft/level_mean"].append(float(seen.mean()))
-        metrics["uft/level_std"].append(float(seen.std()))
-        metrics["uft/level_envelope"].append(self._schedule.probability(step, params))
+        if seen.size:
+            metrics["uft/level_mean"].append(float(seen.mean()))
+            metrics["uft/level_std"].append(float(seen.std()))
+            metrics["uft/level_top"].append(float((seen >= 1.0).mean()))
+            metrics["uft/level_zero"].append(float((seen <= 0.0).mean()))
 
     def _log_hint_metrics(self, lengths: torch.Tensor, fractions: torch.Tensor, truncated: torch.Tensor) -> None:
         """Hint metrics over all processes; every collective runs on every rank."""
@@ -428,7 +446,7 @@ class UFTTrainer(GRPOTrainer):
                 "sft_loss_coef": args.sft_loss_coef,
             }
             if self._levels is not None:
-                hints["target success / adapt rate"] = f"{args.hint_target_success} / {args.hint_adapt_rate}"
+                hints["target success / first step"] = f"{args.hint_target_success} / {args.hint_adapt_rate}"
         return {
             "hint schedule": args.hint_schedule,
             **hints,

@@ -41,7 +41,7 @@ class HintSchedule:
 
     Subclasses override ``probability``; the default draw is ``Binomial(num_chunks, p(t))``.
     Schedules that are not Binomial (staged, uniform) override ``revealed_chunks`` too. A schedule with
-    ``per_prompt = True`` (``adaptive``) gives each prompt its own probability, kept by the trainer.
+    ``per_prompt = True`` (``adaptive``) gives each prompt its own level, kept by the trainer.
     """
 
     per_prompt = False
@@ -172,17 +172,21 @@ def draw_hint_length(
     seed: int,
     step: int,
     group: int,
-    probability: float | None = None,
+    level: float | None = None,
 ) -> int:
-    """How many solution steps the hint of prompt ``group`` reveals at training ``step``; ``probability`` replaces
-    the schedule's per-chunk probability (a per-prompt level, see ``hints.adaptive``)."""
+    """How many solution steps the hint of prompt ``group`` reveals at training ``step``.
+
+    ``level`` replaces the schedule with a per-prompt revealed fraction (``hints.adaptive``): ``level * chunks``
+    rounded up or down at random, so its mean is exact and a level the search settles on draws one or two counts.
+    """
     boundaries = chunk_boundaries(num_solution_steps, max_chunks)
+    chunks = len(boundaries) - 1
     rng = group_rng(seed, step, group)
-    if probability is None:
-        chunks = schedule.revealed_chunks(step, len(boundaries) - 1, params, rng)
-    else:
-        chunks = int(rng.binomial(len(boundaries) - 1, min(max(probability, 0.0), 1.0)))
-    return boundaries[chunks]
+    if level is None:
+        return boundaries[schedule.revealed_chunks(step, chunks, params, rng)]
+    scaled = min(max(level, 0.0), 1.0) * chunks
+    whole = math.floor(scaled)
+    return boundaries[min(whole + int(rng.random() < scaled - whole), chunks)]
 
 
 def resolve_hint_steps(hint_steps: float, max_steps: int) -> int:
