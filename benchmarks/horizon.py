@@ -10,12 +10,13 @@ and the terminator ``.`` (the learnable way to stop). Reward 1 for exactly the p
 
 Why the branching really is B: prompts and actions share the B letters, so the tokenizer holds only
 those, ``:``, ``.`` and tiny's special tokens (15 in all for B = 4, instead of ~110 printable
-characters); the output layer gives every token but the B letters and ``.`` a fixed -1e4 logit, so the
-policy itself (sampling, TRL's log-probabilities, greedy evaluation) is a distribution over B + 1
-moves; and ``.`` ends a rollout. A rollout is a walk down a tree with B actions or stop at each level,
-and a uniform policy meets the rewarded leaf with probability (B + 1)^-(H + 1). The terminator is the
-last hint step, so the supervised term teaches stopping; a hint that reveals everything leaves nothing
-to generate, and such groups get no reward (no policy gradient), only the supervised term.
+characters); the output layer gives every token but the B letters, ``.`` and the end-of-sequence token a
+fixed -1e4 logit, so the policy itself (sampling, TRL's log-probabilities, greedy evaluation) is a
+distribution over B + 2 moves; ``.`` and the end of sequence end a rollout. A rollout is a walk down a tree
+with B actions or one of two stops at each level, and a uniform policy meets the rewarded leaf with
+probability (B + 2)^-(H + 1). The terminator is the last hint step, so the hint's log-likelihood term teaches
+stopping; a hint that reveals everything leaves the end of sequence as the one winning move (stop at once:
+an empty completion), which is why it is a legal move.
 
 Budget: every method gets ``step_budget(H) = 150 + 20 H`` optimizer steps (linear in H), learning rate
 3e-3 with cosine decay. An RL step draws ``ROLLOUTS_PER_STEP = 64`` rollouts (16 prompts x 4
@@ -56,7 +57,7 @@ from trl import SFTConfig, SFTTrainer  # noqa: E402
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
 from uft_trl.data import sft_dataset  # noqa: E402
 from uft_trl.evaluation import no_hint_accuracy  # noqa: E402
-from uft_trl.methods import METHODS  # noqa: E402
+from uft_trl.methods import EXTENSIONS, METHODS  # noqa: E402
 from uft_trl.tasks import get_task, search_tree  # noqa: E402
 from uft_trl.tiny import build_model, build_tokenizer  # noqa: E402
 
@@ -80,15 +81,15 @@ def step_budget(depth: int) -> int:
 
 
 def random_hit_probability(depth: int, branching: int = BRANCHING) -> float:
-    """A uniform policy over the B actions and stop, on the H + 1 decisions of a path."""
-    return (branching + 1) ** -(depth + 1)
+    """A uniform policy over the B actions and the two stops, on the H + 1 decisions of a path."""
+    return (branching + 2) ** -(depth + 1)
 
 
 def restrict_outputs(model, allowed_ids: list[int]) -> None:
-    """Make the policy a distribution over the legal moves only (the B actions and the terminator).
+    """Make the policy a distribution over the legal moves only (the B actions, the terminator, the end).
 
     A fixed bias of -1e4 on every other logit of the output layer: sampling, greedy evaluation and TRL's
-    log-probabilities and entropies (its fused LM head reads ``lm_head.bias``) then all see the same B + 1
+    log-probabilities and entropies (its fused LM head reads ``lm_head.bias``) then all see the same B + 2
     choices. ``suppress_tokens`` would mask sampling only and leave the policy gradient, and most of the
     initial probability mass, on the whole vocabulary.
     """
@@ -98,6 +99,13 @@ def restrict_outputs(model, allowed_ids: list[int]) -> None:
     head.weight = model.lm_head.weight  # still tied to the input embeddings
     head.bias = torch.nn.Parameter(bias, requires_grad=False)
     model.lm_head = head
+
+
+def legal_moves(tokenizer) -> list[int]:
+    """The B actions, the terminator, and the end of sequence: the one winning move after a whole hint (which
+    ends with the terminator), and what SFTTrainer appends to every demonstration."""
+    letters, stop = search_tree.ACTIONS[:BRANCHING], search_tree.TERMINATOR
+    return tokenizer.convert_tokens_to_ids(list(letters + stop)) + [tokenizer.eos_token_id]
 
 
 def counting(reward, counts: dict[str, int]):
@@ -130,15 +138,14 @@ class AccuracyCurve(TrainerCallback):
             self.curve.append((state.global_step, accuracy))
 
 
-def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
-    """One method at one horizon from a fresh model; the seed also picks the rule (the permutation)."""
+def run(method: str, depth: int, seed: int, every: int, work_dir: Path, hint_steps: float = HINT_STEPS) -> dict:
+    """One method at one horizon from a fresh model; the seed also picks the rule (the permutation).
+    ``method`` is one of ``uft_trl.methods``' METHODS or EXTENSIONS (``adaptive``)."""
     letters, stop = search_tree.ACTIONS[:BRANCHING], search_tree.TERMINATOR
     tokenizer = build_tokenizer(characters=letters + ":" + stop)
     model = build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, max_positions=64, seed=seed)
-    # SFTTrainer appends the end-of-sequence token to every demonstration, so SFT's model must be able to
-    # score it; it is never reached within the H + 1 tokens of an evaluation.
-    allowed = tokenizer.convert_tokens_to_ids(list(letters + stop))
-    restrict_outputs(model, allowed + ([tokenizer.eos_token_id] if METHODS[method].is_sft else []))
+    spec = {**METHODS, **EXTENSIONS}[method]
+    restrict_outputs(model, legal_moves(tokenizer))
     # Rollouts end at the terminator: TRL stops (and masks) at every id of generation_config.eos_token_id.
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(stop)]
 
@@ -147,10 +154,10 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
     test = search_tree.build_dataset(256, seed=10_000 + seed, **data)
     max_new_tokens, steps = depth + 1, step_budget(depth)
     curve = AccuracyCurve(model, tokenizer, test, max_new_tokens, every)
-    run_dir = work_dir / f"{method}-h{depth}-s{seed}"
-    common = quiet_cpu_run(run_dir, steps, LEARNING_RATE, seed, lr_scheduler_type=LR_SCHEDULE, logging_steps=10**6)
+    run_dir = work_dir / f"{method}-h{depth}-s{seed}" / f"t{hint_steps:g}"
+    common = quiet_cpu_run(run_dir, steps, LEARNING_RATE, seed, lr_scheduler_type=LR_SCHEDULE, logging_steps=5)
     counts = {"unhinted": 0, "unhinted_rewarded": 0}
-    if METHODS[method].is_sft:
+    if spec.is_sft:
         trainer = SFTTrainer(
             model=model,
             args=SFTConfig(per_device_train_batch_size=PROMPTS_PER_STEP, **common),
@@ -166,8 +173,9 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
                 per_device_train_batch_size=ROLLOUTS_PER_STEP,
                 num_generations=NUM_GENERATIONS,
                 max_completion_length=max_new_tokens,
-                hint_steps=HINT_STEPS,
-                **METHODS[method].hint_settings(HINT_TERM_COEF),
+                hint_steps=hint_steps,
+                gradient_checkpointing=False,  # recomputation only slows a tiny model down
+                **spec.hint_settings(HINT_TERM_COEF),
                 **common,
             ),
             train_dataset=train,
@@ -184,13 +192,19 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path) -> dict:
         "seed": seed,
         "steps": steps,
         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "rollouts": 0 if METHODS[method].is_sft else steps * ROLLOUTS_PER_STEP,
+        "hint_steps": hint_steps,
+        "rollouts": 0 if spec.is_sft else steps * ROLLOUTS_PER_STEP,
         "unhinted_rollouts": counts["unhinted"],
         "unhinted_rewarded": counts["unhinted_rewarded"],
         "seconds": round(time.time() - start, 1),
         "final_accuracy": curve.curve[-1][1],
         "steps_to_90": solved,
         "curve": curve.curve,
+        "logs": [
+            {k: v for k, v in log.items() if k == "step" or k.startswith("uft/")}
+            for log in trainer.state.log_history
+            if "loss" in log
+        ],
     }
 
 
@@ -221,7 +235,7 @@ def summarize(results: list[dict], depths: list[int], methods: list[str]) -> str
         "|---|" + "---:|" * len(depths),
         row("step budget", [str(step_budget(d)) for d in depths]),
         row("B^H", [f"{BRANCHING**d:,}" for d in depths]),
-        row("(B+1)^(H+1): rollouts per random hit", [f"{round(1 / random_hit_probability(d)):,}" for d in depths]),
+        row("(B+2)^(H+1): rollouts per random hit", [f"{round(1 / random_hit_probability(d)):,}" for d in depths]),
         row("RFT rollouts in the budget", [f"{step_budget(d) * ROLLOUTS_PER_STEP:,}" for d in depths]),
         row(
             "rewarded rollouts a uniform policy expects in it",
@@ -263,7 +277,7 @@ def plot(results: list[dict], depths: list[int], methods: list[str], path: Path)
         label=f"step budget {BUDGET_BASE} + {BUDGET_PER_LEVEL}H",
     )
     chance = [1 / (random_hit_probability(d) * ROLLOUTS_PER_STEP) for d in depths]
-    ax.plot(depths, chance, color="0.5", linestyle="--", label="steps per random hit, (B+1)^(H+1)/64")
+    ax.plot(depths, chance, color="0.5", linestyle="--", label="steps per random hit, (B+2)^(H+1)/64")
     markers = dict(zip(HORIZON_METHODS, "osD^v"))
     for index, method in enumerate(methods):
         solved, unsolved = [], []

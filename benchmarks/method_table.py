@@ -359,6 +359,7 @@ def run(task_name: str, task: dict, tokenizer, budget: int, method: str, seed: i
         "train_seconds": round(seconds, 1),
         "final_train_reward": log.rewards[-1] if log.rewards else None,
         "train_rewards": log.rewards,
+        "train_metrics": log.metrics,  # the logged uft/* metrics (levels, hinted success, zero-spread groups)
     }
 
 
@@ -398,7 +399,7 @@ PER_TASK_DEFAULTS = {
     "countdown": {"steps": 300, "prompts": 16, "base_steps": 250},
     "kk": {"steps": 100, "prompts": 16, "base_steps": 400},
 }
-PER_TASK = ("steps", "prompts", "base_steps")
+PER_TASK = ("steps", "prompts", "base_steps", "train_problems")
 
 
 def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
@@ -408,7 +409,7 @@ def for_task(args: argparse.Namespace, index: int) -> argparse.Namespace:
     for key in PER_TASK:
         values = getattr(args, key)
         if values is None:
-            setattr(resolved, key, PER_TASK_DEFAULTS[args.tasks[index]][key])
+            setattr(resolved, key, PER_TASK_DEFAULTS[args.tasks[index]].get(key))
         elif len(values) not in (1, len(args.tasks)):
             raise SystemExit(f"--{key.replace('_', '-')}: give one value or one per task ({len(args.tasks)})")
         else:
@@ -456,7 +457,7 @@ def run_task(task_name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
     torch.set_num_threads(args.threads)
     results, setup = [], {}
     for seed in args.seeds:
-        n_train, n_base = args.steps * args.prompts, args.base_steps * args.prompts
+        n_train, n_base = args.train_problems or args.steps * args.prompts, args.base_steps * args.prompts
         task, tokenizer, budget = prepare_task(task_name, n_train, args.n_test, n_base, seed, args)
         start_base = time.time()
         base = base_model(task_name, task, tokenizer, seed, args)
@@ -501,7 +502,7 @@ def merge(report: dict, others: list[dict]) -> dict:
                 raise SystemExit(f"the runs to merge differ in --{key.replace('_', '-')}")
         for task, setup in other["setup"].items():
             mine = merged["setup"].get(task, setup)
-            if any(setup[key] != mine[key] for key in PER_TASK):
+            if any(setup.get(key) != mine.get(key) for key in PER_TASK):
                 raise SystemExit(f"{task}: the runs to merge differ in {PER_TASK}")
         seen = {(r["task"], r["method"], r["seed"]) for r in merged["results"]}
         merged["results"] += [r for r in other["results"] if (r["task"], r["method"], r["seed"]) not in seen]
@@ -528,6 +529,14 @@ def main():
     parser.add_argument("--scale-rewards", default="group", choices=["group", "batch", "none"], help="GRPO advantages")
     parser.add_argument("--prompt-style", default="compact", choices=["compact", "paper"])
     parser.add_argument("--base-steps", type=int, nargs="+", help="SFT steps of the shared base model (per task)")
+    parser.add_argument(
+        "--train-problems",
+        type=int,
+        nargs="+",
+        help="training problems (per task; default steps x prompts, each seen once): fewer are revisited, which "
+        "per-prompt (adaptive) hint levels need",
+    )
+    parser.add_argument("--name", default="method_table", help="report files: OUT/NAME.{json,md}")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--n-test", type=int, default=200)
@@ -544,12 +553,12 @@ def main():
     )
     args = parser.parse_args()
     if args.report_only or args.merge:
-        path = Path(args.out) / "method_table.json"
+        path = Path(args.out) / f"{args.name}.json"
         results = json.loads(path.read_text())
         if args.merge:
             results = merge(results, [json.loads(Path(other).read_text()) for other in args.merge])
             path.write_text(json.dumps(results, indent=1))
-        write_markdown(Path(args.out) / "method_table.md", results)
+        write_markdown(Path(args.out) / f"{args.name}.md", results)
         print(table(results["results"], results["args"]["tasks"], results["args"]["methods"]))
         return
 
@@ -569,8 +578,8 @@ def main():
     results = [result for _, task_results in finished for result in task_results]
     wall = round(time.time() - start)
     report = {"meta": meta, "args": vars(args), "setup": setup, "wall_seconds": wall, "results": results}
-    (out / "method_table.json").write_text(json.dumps(report, indent=1))
-    write_markdown(out / "method_table.md", report)
+    (out / f"{args.name}.json").write_text(json.dumps(report, indent=1))
+    write_markdown(out / f"{args.name}.md", report)
     print(table(results, args.tasks, args.methods))
     print(f"wall time {wall} s")
 

@@ -2,18 +2,22 @@
 
 The horizon benchmark (``horizon.py``) trains one depth per run. Here every run trains on depths 2-12 at once
 (B = 4, equal shares), which is where a per-prompt hint level can matter: under UFT's cosine schedule a depth-2
-prompt and a depth-12 prompt get the same expected share of their solution, while ``adaptive`` hints move each
-prompt's level toward 50% group success. Methods: ``adaptive``, ``uft`` (cosine) and ``rft``, from the same
+prompt and a depth-12 prompt get the same expected share of their solution, while with ``adaptive`` hints each
+prompt searches for the level at which half of its group succeeds (from none to its whole solution; an unseen
+prompt starts from the recent level of its depth). Methods: ``adaptive``, ``uft`` (cosine) and ``rft``, from the same
 ~75K-parameter model trained from scratch, with the horizon benchmark's settings (64 rollouts per step, lr 3e-3
-cosine, hint coefficient 1, hints until 80% of the budget, the policy restricted to the B actions and the
-terminator) and one budget for all: ``STEPS`` optimizer steps. Reported per depth: no-hint greedy accuracy at the
-end and steps to 90%; and, from the training logs, the fraction of groups with zero reward spread (all rollouts
-alike: no GRPO advantage) over the hinted phase, hinted and unhinted.
+cosine, hint coefficient 1, hints until 80% of the budget, the policy restricted to the B actions, the
+terminator and the end of sequence) and one budget for all: ``STEPS`` optimizer steps. Reported per depth: no-hint greedy accuracy at the
+end and steps to 90%; and, from the training logs over the hinted phase: the fraction of groups with zero reward
+spread (all rollouts alike: no GRPO advantage), hinted and unhinted, the success of hinted rollouts and the share
+of logged steps where it lay in [0.2, 0.8], and (adaptive) the level curves: mean level, UFT's cosine level, the
+share of draws above it, and the shares of prompts at the top and at zero.
 
     python benchmarks/mixed_horizon.py                      # 3 methods x 3 seeds: docs/mixed_horizon.{json,md,png}
     python benchmarks/mixed_horizon.py --seeds 0 --steps 60 --out /tmp/mixed      # a quick look
     python benchmarks/mixed_horizon.py --report-only        # rewrite the report from the JSON
     python benchmarks/mixed_horizon.py --train-per-depth 64 --name mixed_horizon_revisits   # prompts seen ~16 times
+    python benchmarks/mixed_horizon.py --name NAME --merge A.json B.json    # runs of several processes, one report
 """
 
 from __future__ import annotations
@@ -79,13 +83,19 @@ def hinted_phase_mean(logs: list[dict], key: str, last_step: int) -> float | Non
     return round(statistics.mean(values), 3) if values else None
 
 
+def share_in_band(logs: list[dict], key: str, last_step: int, low: float = 0.2, high: float = 0.8) -> float | None:
+    """The share of logged steps of the hinted phase where ``key`` lay in [low, high]."""
+    values = [log[key] for log in logs if key in log and log["step"] <= last_step]
+    return round(sum(low <= v <= high for v in values) / len(values), 3) if values else None
+
+
 def run(
     method: str, seed: int, steps: int, every: int, work_dir: Path, train_per_depth: int = TRAIN_PER_DEPTH
 ) -> dict:
     letters, stop = search_tree.ACTIONS[: horizon.BRANCHING], search_tree.TERMINATOR
     tokenizer = build_tokenizer(characters=letters + ":" + stop)
     model = build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, max_positions=64, seed=seed)
-    horizon.restrict_outputs(model, tokenizer.convert_tokens_to_ids(list(letters + stop)))
+    horizon.restrict_outputs(model, horizon.legal_moves(tokenizer))
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(stop)]
     train = mixed_dataset(train_per_depth, seed=seed, rule_seed=seed)
     tests = {
@@ -106,6 +116,7 @@ def run(
             num_generations=horizon.NUM_GENERATIONS,
             max_completion_length=max(DEPTHS) + 1,
             hint_steps=horizon.HINT_STEPS,
+            hint_difficulty_column="depth",  # adaptive: an unseen prompt starts from its depth's recent level
             logging_steps=5,
             gradient_checkpointing=False,  # recomputation only slows a tiny model down
             **SPECS[method].hint_settings(horizon.HINT_TERM_COEF),
@@ -133,6 +144,8 @@ def run(
         "zero_spread_unhinted": hinted_phase_mean(logs, "uft/zero_spread_unhinted", hinted_until),
         "zero_spread_all": hinted_phase_mean(logs, "frac_reward_zero_std", hinted_until),  # TRL's, every group
         "success_hinted": hinted_phase_mean(logs, "uft/success_hinted", hinted_until),
+        "success_hinted_in_band": share_in_band(logs, "uft/success_hinted", hinted_until),
+        "above_cosine": hinted_phase_mean(logs, "uft/above_cosine", hinted_until),
         "revealed_fraction": hinted_phase_mean(logs, "uft/revealed_fraction", hinted_until),
         "curves": curves.curves,
         "logs": [
@@ -142,9 +155,20 @@ def run(
     }
 
 
+def _mean(runs: list[dict], key: str) -> str:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return f"{statistics.mean(values):.2f}" if values else "-"
+
+
 def table(results: list[dict], methods: list[str]) -> str:
-    """Per method: final accuracy / steps to 90% per depth (means over seeds), overall accuracy, zero spread."""
-    header = [f"H={d}" for d in DEPTHS] + ["all depths", "zero-spread groups: all / hinted / unhinted (hinted phase)"]
+    """Per method: final accuracy / steps to 90% per depth (means over seeds), overall accuracy, zero spread, hinted
+    success (mean, and the share of logged hinted-phase steps where it lay in [0.2, 0.8]), draws above cosine."""
+    header = [f"H={d}" for d in DEPTHS] + [
+        "all depths",
+        "zero-spread groups: all / hinted / unhinted (hinted phase)",
+        "hinted success: mean / share of steps in [0.2, 0.8]",
+        "draws above cosine",
+    ]
     lines = ["| method | " + " | ".join(header) + " |", "|---|" + "---:|" * len(header)]
     for method in methods:
         runs = [r for r in results if r["method"] == method]
@@ -159,11 +183,9 @@ def table(results: list[dict], methods: list[str]) -> str:
             partial = "" if len(solved) in (0, len(runs)) else f" ({len(solved)}/{len(runs)})"
             cells.append(f"{accuracy:.2f} / {steps}{partial}")
         overall = statistics.mean(statistics.mean(r["final_accuracy"].values()) for r in runs)
-        spreads = [
-            statistics.mean(v) if (v := [r[k] for r in runs if r[k] is not None]) else None
-            for k in ("zero_spread_all", "zero_spread_hinted", "zero_spread_unhinted")
-        ]
-        cells += [f"{overall:.3f}", " / ".join("-" if v is None else f"{v:.2f}" for v in spreads)]
+        spreads = " / ".join(_mean(runs, k) for k in ("zero_spread_all", "zero_spread_hinted", "zero_spread_unhinted"))
+        success = f"{_mean(runs, 'success_hinted')} / {_mean(runs, 'success_hinted_in_band')}"
+        cells += [f"{overall:.3f}", spreads, success, _mean(runs, "above_cosine")]
         lines.append(f"| **{method}** | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -171,26 +193,38 @@ def table(results: list[dict], methods: list[str]) -> str:
 def per_seed(results: list[dict]) -> str:
     keys = ("zero_spread_all", "zero_spread_hinted", "zero_spread_unhinted")
     lines = [
-        "| method | seed | accuracy per depth (2..12) | all depths | zero spread all / hinted / unhinted |",
-        "|---|---|---|---:|---|",
+        "| method | seed | accuracy per depth (2..12) | all depths | zero spread all / hinted / unhinted | "
+        "hinted success / in [0.2, 0.8] |",
+        "|---|---|---|---:|---|---|",
     ]
     for r in sorted(results, key=lambda r: (r["method"], r["seed"])):
         accuracies = [r["final_accuracy"][str(d)] for d in DEPTHS]
         spread = " / ".join("-" if r[k] is None else f"{r[k]:.2f}" for k in keys)
+        success = " / ".join(_mean([r], k) for k in ("success_hinted", "success_hinted_in_band"))
         lines.append(
             f"| {r['method']} | {r['seed']} | {' '.join(f'{a:.2f}' for a in accuracies)} | "
-            f"{statistics.mean(accuracies):.3f} | {spread} |"
+            f"{statistics.mean(accuracies):.3f} | {spread} | {success} |"
         )
     return "\n".join(lines)
 
 
+LEVEL_CURVES = {
+    "uft/level_mean": "mean level (seen prompts)",
+    "uft/level_cosine": "UFT's cosine level",
+    "uft/above_cosine": "share of draws above cosine",
+    "uft/level_top": "share of prompts at the top",
+    "uft/level_zero": "share of prompts at zero",
+}
+
+
 def plot(results: list[dict], methods: list[str], steps: int, path: Path) -> None:
+    """Left: final accuracy per depth. Right: adaptive's level curves (seed means), with hinted success."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, (ax, levels) = plt.subplots(1, 2, figsize=(12, 4.2))
     for index, method in enumerate(methods):
         runs = [r for r in results if r["method"] == method]
         if runs:
@@ -205,9 +239,35 @@ def plot(results: list[dict], methods: list[str], steps: int, path: Path) -> Non
     ax.set_title(f"Mixed-depth search tree, {steps} steps; thin lines: seeds", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+    curves = dict(LEVEL_CURVES)
+    adaptive = [r for r in results if r["method"] == "adaptive"]
+    for index, (key, label) in enumerate(curves.items()):
+        series = _seed_mean_series(adaptive, key)
+        if series:
+            levels.plot(*zip(*series), label=label, color=f"C{index}", linestyle="--" if "cosine" in key else "-")
+    for index, method in enumerate(methods):
+        series = _seed_mean_series([r for r in results if r["method"] == method], "uft/success_hinted")
+        if series:
+            levels.plot(*zip(*series), label=f"hinted success, {method}", color="0.2", alpha=0.4 + 0.3 * index, lw=0.8)
+    levels.set_ylim(-0.02, 1.02)
+    levels.set_xlabel("training step")
+    levels.set_title("adaptive: levels (seed means); hinted success per method", fontsize=9)
+    levels.grid(alpha=0.3)
+    levels.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _seed_mean_series(runs: list[dict], key: str) -> list[tuple[int, float]]:
+    """(step, mean over the runs that logged ``key`` at that step)."""
+    by_step: dict[int, list[float]] = {}
+    for r in runs:
+        for log in r["logs"]:
+            if key in log:
+                by_step.setdefault(log["step"], []).append(log[key])
+    return [(step, statistics.mean(values)) for step, values in sorted(by_step.items())]
 
 
 def report(results: list[dict], meta: dict, methods: list[str], out: Path, name: str = "mixed_horizon") -> str:
@@ -250,9 +310,21 @@ def main():
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", default="outputs/mixed_horizon")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="report the runs of these files together as NAME")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        parts = [json.loads(Path(path).read_text()) for path in args.merge]
+        meta = {
+            **parts[0]["meta"],
+            "seeds": sorted({seed for part in parts for seed in part["meta"]["seeds"]}),
+            "command": " ; ".join(part["meta"]["command"] for part in parts),
+            "minutes": round(sum(part["meta"].get("minutes", 0) for part in parts), 1),
+        }
+        runs = [run for part in parts for run in part["runs"]]
+        (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
+        args.report_only = True
     if args.report_only:
         recorded = json.loads((out / f"{args.name}.json").read_text())
         print(report(recorded["runs"], recorded["meta"], args.methods, out, args.name))

@@ -3,10 +3,12 @@
 A prompt is a string of ``depth`` symbols; the correct action at level ``i`` is a fixed permutation
 of the ``i``-th symbol, one of ``branching`` actions. The reward is 1 only for the whole path
 followed by the terminator, so a model that explores alone meets a reward with probability about
-``branching ** -depth``. The hint holds the actions only: like the answer block of the paper's data, the
-terminator is always the model's to write, so even a whole hint leaves a short completion that can win
-(a hint that spelled the terminator would leave nothing to generate, and no reward to earn). The ``answer``
-column is the whole target (path and terminator), what SFT imitates.
+``branching ** -depth``. The terminator is the last solution step, so the hint's log-likelihood term teaches
+when to stop; after a whole hint the model has only to end the sequence (an empty completion wins), so a
+policy must have a legal way to stop at once: the end-of-sequence token. The tiny default's vocabulary has
+it; the horizon benchmarks allow it beside the actions and the terminator. (Leaving the terminator out of
+the hint, as the answer block of the paper's data, was measured and rejected: a model trained from scratch
+then learns "an action follows an action" from the hints and never when to stop, docs/benchmarks.md.)
 
 ``symbols`` exists for the horizon benchmark: with ``symbols=ACTIONS[:branching]`` prompts and
 actions share one alphabet, so a dedicated tokenizer needs only those letters, ``:`` and ``.``.
@@ -37,12 +39,12 @@ def action_map(branching: int, rule_seed: int = 0, symbols: str | None = None) -
 
 
 def solve(symbols: str, branching: int, rule_seed: int = 0, alphabet: str | None = None) -> list[str]:
-    """The solution steps (the hint): one action per level; the terminator is left to the model."""
+    """The solution steps: one action per level, then the terminator."""
     return _steps(action_map(branching, rule_seed, alphabet), symbols)
 
 
 def _steps(rule: dict[str, str], symbols: str) -> list[str]:
-    return [rule[symbol] for symbol in symbols]
+    return [rule[symbol] for symbol in symbols] + [TERMINATOR]
 
 
 def build_dataset(
@@ -60,15 +62,13 @@ def build_dataset(
     alphabet = SYMBOLS if symbols is None else symbols
     rule = action_map(branching, rule_seed, alphabet)  # checks branching against both alphabets, once
     rng = random.Random(seed)
-    rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "answer": [], "path": [], "depth": []}
+    rows: dict[str, list[Any]] = {"prompt": [], "hint": [], "path": [], "depth": []}
     for _ in range(n):
         prompt = "".join(alphabet[rng.randrange(branching)] for _ in range(depth))
         steps = _steps(rule, prompt)
-        path = "".join(steps) + TERMINATOR
         rows["prompt"].append(f"{prompt}:")
         rows["hint"].append(steps)
-        rows["answer"].append(path)
-        rows["path"].append(path)
+        rows["path"].append("".join(steps))
         rows["depth"].append(depth)
     return Dataset.from_dict(rows)
 
