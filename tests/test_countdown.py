@@ -211,13 +211,13 @@ HOSTILE = [
 
 @pytest.mark.parametrize("answer", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_answers_are_fast_and_never_raise(answer):
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU seconds: a slow path shows, a busy machine does not
     assert verify(answer, [12, 3], 15) is False
     if answer is not None:
         wrapped = f"</think>\n<answer> {answer} </answer>"
         scores = accuracy_reward([answer, wrapped], nums=[[12, 3]] * 2, target=[15] * 2)
         assert scores[0] == 0.0 and scores[1] in (0.0, 0.1)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert verify("12 + 3", [12, 3], 15)  # the same problem with ASCII digits is solvable
 
 

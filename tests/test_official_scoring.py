@@ -226,9 +226,9 @@ HOSTILE = [
     ("source", "text", "truth", "expected"), HOSTILE, ids=[f"{i}-{row[0][:12]}" for i, row in enumerate(HOSTILE)]
 )
 def test_hostile_input_is_fast(source, text, truth, expected):
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU seconds: a slow path shows, a busy machine does not
     assert official_score(source, text, truth) == expected
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_model_text_is_never_evaluated(monkeypatch):

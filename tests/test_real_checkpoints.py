@@ -190,3 +190,21 @@ def test_every_recipe_of_the_grid_shrinks_to_a_run_checked_above(path):
     assert parsed(path) == parsed(RECIPES / task / "qwen2.5-0.5b" / f"{method}.yaml")
     script, training, _ = parsed(path)
     assert script["cpu_check"] and training["use_cpu"] and training["max_steps"] == 2 and training["report_to"] == []
+
+
+def test_adaptive_hints_from_a_recipe_on_a_saved_checkpoint_start_prompts_from_their_difficulty(
+    qwen2_checkpoint, official_data, tmp_path
+):
+    out = tmp_path / "adaptive"
+    cpu_check(
+        "train", "countdown", "uft", qwen2_checkpoint, official_data["countdown"], out, "--hint_schedule", "adaptive"
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert result["schedule"] == "adaptive" and result["hint_difficulty_column"] == "num_count"
+    assert training_args(out).hint_difficulty_column == "num_count"
+    logs = [r for r in metrics(out) if "loss" in r]
+    assert [r["step"] for r in logs] == [1, 2]
+    for log in logs:  # the level metrics are logged at every step, within their ranges
+        assert 0.0 <= log["uft/level_mean"] <= 1.0 and 0.0 <= log["uft/above_cosine"] <= 1.0
+        assert log["uft/level_cosine"] == pytest.approx(log["uft/p"])
+    assert "| hint schedule | adaptive |" in (out / "README.md").read_text()

@@ -171,8 +171,11 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         "schedule": training_args.hint_schedule,
         "scoring": script_args.scoring,
         **(
-            {"hint_target_success": training_args.hint_target_success}
-            if training_args.hint_schedule == "adaptive"
+            {
+                "hint_target_success": training_args.hint_target_success,
+                "hint_difficulty_column": training_args.hint_difficulty_column,
+            }
+            if get_schedule(training_args.hint_schedule).per_prompt
             else {}
         ),
         "output_dir": str(output_dir),
