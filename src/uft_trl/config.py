@@ -56,6 +56,13 @@ class UFTConfig(GRPOConfig, HintArguments):
             fraction of the total training steps.
         hint_max_chunks (`int`, *optional*, defaults to `5`):
             Solutions are coarsened into at most this many chunks; hints reveal whole chunks.
+        hint_max_tokens (`int` or `None`, *optional*, defaults to `None`):
+            Most hint tokens a prompt may get; a longer hint is cut back to the whole solution steps that fit (counted
+            in `uft/hint_truncated`). Hints are always also cut to fit the context: `vllm_max_model_length` (else the
+            model's `max_position_embeddings`) minus the prompt and `max_completion_length`.
+        max_prompt_hint_length (`int` or `None`, *optional*, defaults to `None`):
+            Most tokens of prompt plus hint; the hint is cut to the whole steps that fit (the official runs cap prompt
+            + hint at their `max_prompt_length`: 256 on Countdown, 1024 on the others). Prompts are never cut.
         hint_token_boundary (`str`, *optional*, defaults to `"solution"`):
             Where a hint's tokens end: `"solution"` cuts the hint to the tokens it shares with the whole tokenized
             solution, so rollouts start from a context the model sees in the solution itself; `"alone"` tokenizes the

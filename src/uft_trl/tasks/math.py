@@ -330,8 +330,8 @@ def build_math_dataset(
     """MATH rows (``problem``, ``solution``, ``level``, ``type``) -> ``prompt``, ``hint``, ``target``.
 
     ``levels`` keeps the paper's levels 3-5 (None keeps all). ``splitter="auto"`` cuts steps as the
-    official UFT data does (:func:`uft_trl.data.split_math`); other names or a callable go through
-    :func:`uft_trl.data.get_splitter`.
+    official UFT data does (:func:`uft_trl.hints.split_math`); other names or a callable go through
+    :func:`uft_trl.hints.get_splitter`.
     """
     raw = load_split(source, split=split)
     _require(raw, ("problem", "solution"), source)
