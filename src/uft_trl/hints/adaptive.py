@@ -11,9 +11,9 @@ both groups have zero advantage. Here a prompt's *level* (the expected fraction 
   doubles from the third move in one direction, between half a chunk and half the solution. Plain bisection only
   narrows its bracket, but the level a prompt needs falls as the model learns; doubling lets the search follow
   it (the rules of PEST, psychophysics' staircase for a moving threshold, Taylor & Creelman 1967; doubling on the
-  second move instead makes the search cycle around the level it should settle on). We chose this over a per-prompt fit of success
-  against level (SEELE): a fit needs several visits at several levels before it says anything, and the runs this
-  serves visit a prompt a handful of times;
+  second move makes the search cycle around the level it should settle on). We chose this over a per-prompt fit
+  of success against level (SEELE): a fit needs several visits at several levels before it says anything, and
+  the runs this serves visit a prompt a handful of times;
 * a prompt that fails with its whole solution (no rollout correct) is out of reach for now: more hint cannot
   help, and a group at the top with no success teaches only through the hint term, so its search restarts from
   half of its solution instead of staying at the top;
@@ -22,6 +22,8 @@ both groups have zero advantage. Here a prompt's *level* (the expected fraction 
   last ``MEMORY`` visits, so a run that sees each prompt once adapts too; before any visit, UFT's cosine level;
 * the revealed chunk count is ``level * chunks`` rounded up or down at random (mean exact, least spread), drawn
   from the group's seeded generator like every schedule; no hints after ``hint_steps``, whatever the level.
+  Levels fall as prompts get solved, not with the step counter, so ``hint_steps`` only says when hints stop for
+  good: its default (300, the paper's) needs no tuning for this schedule (docs/benchmarks.md, "hint horizon").
 
 The state is a few numbers per dataset row and per difficulty: identical on every process (updated from the
 gathered outcomes of all groups, in the same order) and saved with each checkpoint.
