@@ -189,8 +189,8 @@ def test_train_and_eval_run_a_task_named_by_its_file(tmp_path):
     assert all(r["reward"] == pytest.approx(r["rewards/sorted_reward/mean"]) for r in logs)  # the task's reward alone
     assert all(r["completions/max_length"] <= 8 for r in logs)  # the file's run_defaults apply
 
-    report = tmp_path / "eval.json"
-    main(["eval", "--model", str(out), "--task", f"{MY_TASK}:TASK", "--n", "4", "--out", str(report)])
+    main(["eval", "--model", str(out), "--task", f"{MY_TASK}:TASK", "--n", "4"])
+    report = out / "eval_sort_digits.json"  # named by the task's name, not by its path
     assert json.loads(report.read_text())["by_length"]["3"]["n"] == 4
 
 
@@ -235,3 +235,20 @@ def test_a_hint_schedule_named_by_its_file_draws_the_hints(plugin, tmp_path):
     logs = [r for r in records(out) if "uft/p" in r]
     assert [r["uft/p"] for r in logs] == [1.0, 0.0]
     assert [r["uft/revealed_fraction"] for r in logs] == [1.0, 0.0]  # p = 1: the whole solution, then nothing
+
+
+@pytest.mark.slow  # about 20 s: two CPU processes
+def test_every_process_of_accelerate_launch_reads_the_recipe_paths_from_its_working_directory(tmp_path):
+    import subprocess
+
+    from testing_utils import ACCELERATE_CPU_ENV, accelerate_launch
+
+    out = tmp_path / "run"
+    command = [*accelerate_launch(), "-m", "uft_trl", "train", "--config", "examples/my_task.yaml"]
+    command += ["--output_dir", str(out), *SHORT[:6], "--per_device_train_batch_size", "8", "--logging_steps", "1"]
+    done = subprocess.run(command, cwd=ROOT, env=ACCELERATE_CPU_ENV, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["task"] == "sort_digits" and result["steps"] == 2
+    logs = [r for r in records(out) if "reward" in r]
+    assert len(logs) == 2 and all("rewards/format_reward/mean" in r for r in logs)

@@ -529,7 +529,7 @@ def run_eval(argv: list[str]) -> None:
         raise UsageError("give --task (generated test data) or --dataset (a file in the official UFT schema)")
     suite = args.task is None
     report = evaluate_suite_file(args) if suite else evaluate_model(args)
-    out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else args.task)
+    out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else report["task"])
     replaced = out.exists()  # only an explicit --out: the default path is a new file
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
