@@ -183,8 +183,8 @@ class UFTScriptArguments(ScriptArguments):
         metadata={
             "help": "Reward functions to train with besides the task's, each by where it lives: package.module:NAME "
             "or path/to/file.py:NAME, with TRL's signature f(completions, **kwargs) -> list[float]. The no-hint "
-            "accuracy still uses the task's reward; GRPOConfig's reward_weights (one per reward, the task's first) "
-            "weighs them."
+            "accuracy still uses the task's reward; GRPOConfig's reward_weights (one per reward, the task's first "
+            "unless replace_task_reward) weighs them."
         },
     )
     replace_task_reward: bool = field(
