@@ -27,7 +27,8 @@ class HintArguments:
         default="auto",
         metadata={
             "help": "How string solutions are split into steps: 'auto' (lines when there are several, else "
-            "sentences), 'lines', 'sentences', 'math', or a name added with uft_trl.register_splitter."
+            "sentences), 'lines', 'sentences', 'math', a name added with uft_trl.register_splitter, or a function "
+            "of your own by where it lives: package.module:NAME or path/to/file.py:NAME."
         },
     )
     hint_schedule: str = field(
@@ -36,7 +37,8 @@ class HintArguments:
             "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (each prompt searches for the hint level at which "
             "its group's success is hint_target_success, from none to the whole solution), 'linear', 'staged', "
             "'uniform', 'r3' (uniform to the end, the official R3), 'constant' or 'none' (RFT). More can be added "
-            "with uft_trl.register_schedule."
+            "with uft_trl.register_schedule, or named by where they live: package.module:NAME or path/to/file.py:NAME "
+            "(a HintSchedule instance or a function p(step, params))."
         },
     )
     hint_target_success: float = field(
@@ -170,7 +172,27 @@ class UFTScriptArguments(ScriptArguments):
     )
     task: str = field(
         default="search_tree",
-        metadata={"help": "Task to train on: countdown, kk_logic, math, gsm8k, search_tree, or a registered task."},
+        metadata={
+            "help": "Task to train on: countdown, kk_logic, math, gsm8k, search_tree, a registered task, or a Task of "
+            "your own by where it lives: package.module:NAME or path/to/file.py:NAME (a relative path is read from "
+            "the current directory)."
+        },
+    )
+    reward_funcs: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Reward functions to train with besides the task's, each by where it lives: package.module:NAME "
+            "or path/to/file.py:NAME, with TRL's signature f(completions, **kwargs) -> list[float]. The no-hint "
+            "accuracy still uses the task's reward; GRPOConfig's reward_weights (one per reward, the task's first "
+            "unless replace_task_reward) weighs them."
+        },
+    )
+    replace_task_reward: bool = field(
+        default=False,
+        metadata={
+            "help": "Train with the reward_funcs alone, without the task's reward (which still measures the no-hint "
+            "accuracy). False: they are added to it, as `trl grpo` adds its reward functions."
+        },
     )
     task_options: str | None = field(
         default=None,

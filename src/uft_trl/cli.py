@@ -140,6 +140,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     from .trainer import UFTTrainer
 
     task = get_task(script_args.task)
+    added = added_rewards(script_args)  # a bad --reward_funcs fails before the data and the model load
     train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
     reward, train_dataset, test_dataset = scored_with(script_args.scoring, task, train_dataset, test_dataset)
     if (
@@ -153,7 +154,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card
     trainer = UFTTrainer(
         model=model,
-        reward_funcs=reward,
+        reward_funcs=added if script_args.replace_task_reward else [reward, *added],
         args=training_args,
         train_dataset=train_dataset,
         processing_class=tokenizer,
@@ -170,6 +171,11 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         "method": method.name if method else None,
         "schedule": training_args.hint_schedule,
         "scoring": script_args.scoring,
+        **(
+            {"reward_funcs": script_args.reward_funcs, "replace_task_reward": script_args.replace_task_reward}
+            if added
+            else {}
+        ),
         **(
             {
                 "hint_target_success": training_args.hint_target_success,
@@ -229,6 +235,17 @@ def _finish_wandb_run() -> None:
 
         if wandb.run is not None:
             wandb.finish()
+
+
+def added_rewards(script_args: UFTScriptArguments) -> list:
+    """The ``--reward_funcs`` (``module:NAME``, ``file.py:NAME``) that train beside the task's reward, or instead of it
+    with ``--replace_task_reward``; the no-hint accuracy always reads the task's reward."""
+    from .plugins import reward_function
+
+    added = [reward_function(spec) for spec in script_args.reward_funcs or []]
+    if script_args.replace_task_reward and not added:
+        raise UsageError("--replace_task_reward needs --reward_funcs: without them nothing would reward the run")
+    return added
 
 
 def scored_with(scoring: str, task, *datasets):
@@ -512,7 +529,7 @@ def run_eval(argv: list[str]) -> None:
         raise UsageError("give --task (generated test data) or --dataset (a file in the official UFT schema)")
     suite = args.task is None
     report = evaluate_suite_file(args) if suite else evaluate_model(args)
-    out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else args.task)
+    out = Path(args.out) if args.out else _default_report_path(args.model, "suite" if suite else report["task"])
     replaced = out.exists()  # only an explicit --out: the default path is a new file
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -28,11 +28,13 @@ class UFTConfig(GRPOConfig, HintArguments):
         hint_splitter (`str`, *optional*, defaults to `"auto"`):
             How string solutions are split into steps: `"auto"` (lines when there are several, else sentences),
             `"lines"`, `"sentences"`, `"math"` (as the official MATH data), or a name added with
-            `uft_trl.register_splitter`. A callable can be passed to the trainer as `hint_splitter=`.
+            `uft_trl.register_splitter`, or a function's place (`"path/to/file.py:NAME"`, `"package.module:NAME"`). A
+            callable can be passed to the trainer as `hint_splitter=`.
         hint_schedule (`str`, *optional*, defaults to `"cosine"`):
             How much of the solution is revealed over training: `"cosine"` (UFT), `"linear"`, `"staged"`,
             `"adaptive"` (a level per prompt, see below), `"uniform"`, `"r3"` (uniform to the end, the official R3),
-            `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`.
+            `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`, or by where one lives
+            (`"path/to/file.py:NAME"`, `"package.module:NAME"`: a `HintSchedule` instance or a function `p(step, params)`).
         hint_target_success (`float`, *optional*, defaults to `0.5`):
             With `hint_schedule="adaptive"`: the share of a group's rollouts that should be correct. Each prompt
             keeps a hint level (the expected share of its solution revealed, from 0 to 1) and searches for the level

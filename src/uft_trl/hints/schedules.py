@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import plugins
+
 
 @dataclass(frozen=True)
 class ScheduleParams:
@@ -136,17 +138,48 @@ class _FunctionSchedule(HintSchedule):
 
 
 def register_schedule(name: str, schedule: HintSchedule | Callable[[int, ScheduleParams], float]) -> None:
-    """Make ``hint_schedule=name`` available. A plain function ``p(step, params)`` gets Binomial draws."""
-    SCHEDULES[name] = schedule if isinstance(schedule, HintSchedule) else _FunctionSchedule(schedule)
+    """Make ``hint_schedule=name`` available. A plain function ``p(step, params)`` gets Binomial draws.
+
+    A name is taken once: registering the same schedule again is fine, another one under the name is refused.
+    """
+    if not isinstance(schedule, HintSchedule):
+        if isinstance(schedule, type) or not callable(schedule):
+            raise TypeError(f"A schedule is a HintSchedule instance or a function p(step, params), got {schedule!r}.")
+        schedule = _FunctionSchedule(schedule)
+    taken = SCHEDULES.get(name)
+    if taken is None:
+        SCHEDULES[name] = schedule
+    elif not _same_schedule(taken, schedule):
+        raise ValueError(f"hint_schedule name {name!r} is taken by another schedule; pick another name for yours.")
+
+
+def _same_schedule(a: HintSchedule, b: HintSchedule) -> bool:
+    functions = isinstance(a, _FunctionSchedule) and isinstance(b, _FunctionSchedule)
+    return a is b or (functions and a.fn is b.fn)
 
 
 def get_schedule(name: str) -> HintSchedule:
+    """A schedule by name, or by where it lives (``module:NAME``, ``file.py:NAME``), which registers it under that."""
+    if name not in SCHEDULES and plugins.is_spec(name):
+        register_schedule(name, _schedule_from_spec(name))
     try:
         return SCHEDULES[name]
     except KeyError:
         raise ValueError(
-            f"Unknown hint_schedule {name!r}; choose one of {sorted(SCHEDULES)} or add one with register_schedule()."
+            f"Unknown hint_schedule {name!r}; choose one of {sorted(SCHEDULES)}, add one with register_schedule(), or "
+            f"name yours by where it lives: {plugins.FORMS}."
         ) from None
+
+
+def _schedule_from_spec(spec: str) -> HintSchedule | Callable[[int, ScheduleParams], float]:
+    schedule = plugins.load(spec, "--hint_schedule")
+    if isinstance(schedule, HintSchedule):
+        return schedule
+    if isinstance(schedule, type) or not callable(schedule) or not plugins.accepts(schedule, 1, None):
+        raise plugins.wrong_type(
+            "--hint_schedule", spec, schedule, "a HintSchedule instance or a function p(step, params) -> float"
+        )
+    return schedule
 
 
 def chunk_boundaries(num_solution_steps: int, max_chunks: int = 5) -> list[int]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import plugins
+
 
 StepSplitter = Callable[[str], list[str]]
 
@@ -67,23 +69,38 @@ SPLITTERS: dict[str, StepSplitter] = {
 
 
 def register_splitter(name: str, splitter: StepSplitter) -> None:
-    """Make ``hint_splitter=name`` available, in the config and on the command line."""
+    """Make ``hint_splitter=name`` available, in the config and on the command line.
+
+    A name is taken once: registering the same splitter again is fine, another one under the name is refused.
+    """
     if not callable(splitter):
         raise TypeError(f"A splitter must be a callable str -> list[str], got {type(splitter).__name__}.")
-    SPLITTERS[name] = splitter
+    taken = SPLITTERS.setdefault(name, splitter)
+    if taken is not splitter:
+        raise ValueError(f"hint_splitter name {name!r} is taken by another splitter; pick another name for yours.")
 
 
 def get_splitter(name_or_fn: str | StepSplitter) -> StepSplitter:
-    """A splitter given by name (see ``SPLITTERS``) or as a callable."""
+    """A splitter given by name (see ``SPLITTERS``), by where it lives (``module:NAME``, ``file.py:NAME``, which
+    registers it under that), or as a callable."""
     if callable(name_or_fn):
         return name_or_fn
+    if name_or_fn not in SPLITTERS and plugins.is_spec(name_or_fn):
+        register_splitter(name_or_fn, _splitter_from_spec(name_or_fn))
     try:
         return SPLITTERS[name_or_fn]
     except KeyError:
         raise ValueError(
-            f"Unknown hint splitter {name_or_fn!r}; choose one of {sorted(SPLITTERS)}, pass a callable, or add one "
-            "with register_splitter()."
+            f"Unknown hint splitter {name_or_fn!r}; choose one of {sorted(SPLITTERS)}, pass a callable, add one "
+            f"with register_splitter(), or name yours by where it lives: {plugins.FORMS}."
         ) from None
+
+
+def _splitter_from_spec(spec: str) -> StepSplitter:
+    splitter = plugins.load(spec, "--hint_splitter")
+    if isinstance(splitter, type) or not callable(splitter) or not plugins.accepts(splitter, "text"):
+        raise plugins.wrong_type("--hint_splitter", spec, splitter, "a function str -> list[str]")
+    return splitter
 
 
 def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | str) -> list[str]:

@@ -2,13 +2,15 @@
 
 The registry maps a task name to where its entry lives, so a task module (and what it imports, such
 as ``math_verify``) is imported only when the task is used. Adding a built-in task is one module plus
-one line in ``BUILTIN_TASKS``; a task of your own is one ``register_task(Task(...))`` call.
+one line in ``BUILTIN_TASKS``; a task of your own is one ``register_task(Task(...))`` call, or a ``Task`` named by
+where it lives (``--task path/to/file.py:TASK``, see ``uft_trl.plugins``).
 """
 
 from __future__ import annotations
 
 import importlib
 
+from .. import plugins
 from .base import Task
 from .official import official_reward, official_score
 
@@ -25,9 +27,17 @@ _REGISTERED: dict[str, Task] = {}
 
 
 def register_task(task: Task) -> Task:
-    """Make ``task`` available by name to the loaders and the command line (``--task NAME``)."""
+    """Make ``task`` available by name to the loaders and the command line (``--task NAME``).
+
+    A name is taken once (a built-in's included): a different task under it would silently change what a run trains.
+    """
     if not isinstance(task, Task):
         raise TypeError(f"register_task needs a uft_trl.tasks.Task, got {type(task).__name__}.")
+    taken = get_task(task.name) if task.name in BUILTIN_TASKS else _REGISTERED.get(task.name)
+    if taken is not None and taken != task:
+        raise ValueError(
+            f"Task name {task.name!r} is taken by another task; pick another name for yours (Task(name=...))."
+        )
     _REGISTERED[task.name] = task
     return task
 
@@ -37,12 +47,22 @@ def task_names() -> list[str]:
 
 
 def get_task(name: str) -> Task:
+    """A task by name, or by where it lives (``module:NAME``, ``file.py:NAME``), which registers it under its name."""
     if name in _REGISTERED:
         return _REGISTERED[name]
+    if plugins.is_spec(name):
+        task = plugins.load(name, "--task")
+        if not isinstance(task, Task):
+            raise plugins.wrong_type("--task", name, task, "a uft_trl.tasks.Task (TASK = Task(name=..., reward=...))")
+        return register_task(task)
     if name not in BUILTIN_TASKS:
-        raise ValueError(f"Unknown task {name!r}; choose one of {task_names()} or add one with register_task().")
+        raise ValueError(
+            f"Unknown task {name!r}; choose one of {task_names()}, add one with register_task(), or name your Task "
+            f"by where it lives: {plugins.FORMS}."
+        )
     module, attribute = BUILTIN_TASKS[name].split(":")
-    return register_task(getattr(importlib.import_module(module), attribute))
+    _REGISTERED[name] = getattr(importlib.import_module(module), attribute)
+    return _REGISTERED[name]
 
 
 SCORINGS = ("official", "project")
