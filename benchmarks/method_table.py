@@ -54,6 +54,7 @@ from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
 from uft_trl.evaluation import score, transformers_generator  # noqa: E402
+from uft_trl.hints import get_schedule  # noqa: E402
 from uft_trl.methods import EXTENSIONS, METHODS, Method  # noqa: E402
 from uft_trl.tasks import countdown, knights_knaves  # noqa: E402
 from uft_trl.tasks.base import SYSTEM_PREAMBLE, RewardScale, format_instruction, reference_completion  # noqa: E402
@@ -248,6 +249,8 @@ def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir)
 def train_rl(model, tokenizer, task, steps, hints: dict, budget, args, seed, run_dir, log=None):
     """RL with the given UFTConfig hint settings (``Method.hint_settings``); the training log (``log``, a
     ``RewardLog``, or a new one)."""
+    if get_schedule(hints["hint_schedule"]).per_prompt and task["difficulty"] in task["train"].column_names:
+        hints = {**hints, "hint_difficulty_column": task["difficulty"]}  # unseen prompts start from their size's level
     config = UFTConfig(
         per_device_train_batch_size=args.prompts * args.num_generations,
         num_generations=args.num_generations,
