@@ -178,6 +178,22 @@ def test_a_taken_name_refuses_another_object_and_takes_the_same_one_again(plugin
         register_splitter("lines", str.split)
 
 
+def test_a_definition_run_again_takes_its_name_back(tmp_path):
+    """A notebook cell or a script run twice defines new objects at the same place: accepted, the newer one wins."""
+    source = "from uft_trl.hints import register_schedule\n\ndef halves(step, params):\n    return {value}\n\n"
+    source += "register_schedule('rerun_halves', halves)\n"
+    path = tmp_path / "cell.py"
+    for value in (0.5, 0.25):  # the cell edited and run again: same module, name and line
+        path.write_text(source.format(value=value))
+        exec(compile(path.read_text(), str(path), "exec"), {"__name__": "notebook_cell"})
+    assert get_schedule("rerun_halves").probability(1, PARAMS) == 0.25
+    elsewhere = "def halves(step, params):\n    return 0.1\n"  # another place: refused
+    namespace = {"__name__": "another_module"}
+    exec(compile(elsewhere, "other.py", "exec"), namespace)
+    with pytest.raises(ValueError, match="hint_schedule name 'rerun_halves' is taken by another schedule"):
+        register_schedule("rerun_halves", namespace["halves"])
+
+
 @pytest.mark.slow  # about 10 s: a 2-step run of the tiny model, saved
 def test_train_and_eval_run_a_task_named_by_its_file(tmp_path):
     out = tmp_path / "run"

@@ -10,6 +10,7 @@ command line prints as it prints every other mistake.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -38,6 +39,36 @@ def load(spec: str, option: str) -> Any:
     if not hasattr(module, attribute):
         raise ValueError(f"{option} {spec!r}: {source} has no {attribute!r}; it defines {_public_names(module)}.")
     return getattr(module, attribute)
+
+
+def same_definition(a: Any, b: Any) -> bool:
+    """Whether ``b`` is ``a`` or ``a``'s definition run again (a notebook cell, a script run twice): functions and
+    classes at the same module and qualified name, objects of such a class with such fields. The registries take it
+    (the newer one wins) and refuse anything else under a taken name."""
+    if a is b:
+        return True
+    if inspect.isfunction(a) or inspect.isfunction(b) or isinstance(a, type) or isinstance(b, type):
+        return _where(a) == _where(b) and _where(a)[1] is not None
+    if _where(type(a)) != _where(type(b)):
+        return False
+    if dataclasses.is_dataclass(a):
+        fields_a = {field.name: getattr(a, field.name) for field in dataclasses.fields(a)}
+        fields_b = {field.name: getattr(b, field.name) for field in dataclasses.fields(b)}
+    elif hasattr(a, "__dict__") and hasattr(b, "__dict__"):
+        fields_a, fields_b = vars(a), vars(b)
+    else:
+        return a == b
+    return fields_a.keys() == fields_b.keys() and all(same_definition(fields_a[k], fields_b[k]) for k in fields_a)
+
+
+def _where(value: Any) -> tuple[Any, ...]:
+    """Module, qualified name and (functions) first line: two lambdas of one function differ by their line."""
+    code = getattr(value, "__code__", None)
+    return (
+        getattr(value, "__module__", None),
+        getattr(value, "__qualname__", None),
+        getattr(code, "co_firstlineno", None),
+    )
 
 
 def wrong_type(option: str, spec: str, value: Any, expected: str) -> ValueError:

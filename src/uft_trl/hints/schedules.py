@@ -140,22 +140,16 @@ class _FunctionSchedule(HintSchedule):
 def register_schedule(name: str, schedule: HintSchedule | Callable[[int, ScheduleParams], float]) -> None:
     """Make ``hint_schedule=name`` available. A plain function ``p(step, params)`` gets Binomial draws.
 
-    A name is taken once: registering the same schedule again is fine, another one under the name is refused.
+    A name is taken once: the same schedule again (or its definition run again) is fine, another one is refused.
     """
     if not isinstance(schedule, HintSchedule):
         if isinstance(schedule, type) or not callable(schedule):
             raise TypeError(f"A schedule is a HintSchedule instance or a function p(step, params), got {schedule!r}.")
         schedule = _FunctionSchedule(schedule)
     taken = SCHEDULES.get(name)
-    if taken is None:
-        SCHEDULES[name] = schedule
-    elif not _same_schedule(taken, schedule):
+    if taken is not None and not plugins.same_definition(taken, schedule):
         raise ValueError(f"hint_schedule name {name!r} is taken by another schedule; pick another name for yours.")
-
-
-def _same_schedule(a: HintSchedule, b: HintSchedule) -> bool:
-    functions = isinstance(a, _FunctionSchedule) and isinstance(b, _FunctionSchedule)
-    return a is b or (functions and a.fn is b.fn)
+    SCHEDULES[name] = schedule
 
 
 def get_schedule(name: str) -> HintSchedule:

@@ -71,13 +71,14 @@ SPLITTERS: dict[str, StepSplitter] = {
 def register_splitter(name: str, splitter: StepSplitter) -> None:
     """Make ``hint_splitter=name`` available, in the config and on the command line.
 
-    A name is taken once: registering the same splitter again is fine, another one under the name is refused.
+    A name is taken once: the same splitter again (or its definition run again) is fine, another one is refused.
     """
     if not callable(splitter):
         raise TypeError(f"A splitter must be a callable str -> list[str], got {type(splitter).__name__}.")
-    taken = SPLITTERS.setdefault(name, splitter)
-    if taken is not splitter:
+    taken = SPLITTERS.get(name)
+    if taken is not None and not plugins.same_definition(taken, splitter):
         raise ValueError(f"hint_splitter name {name!r} is taken by another splitter; pick another name for yours.")
+    SPLITTERS[name] = splitter
 
 
 def get_splitter(name_or_fn: str | StepSplitter) -> StepSplitter:

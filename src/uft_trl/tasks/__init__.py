@@ -34,7 +34,7 @@ def register_task(task: Task) -> Task:
     if not isinstance(task, Task):
         raise TypeError(f"register_task needs a uft_trl.tasks.Task, got {type(task).__name__}.")
     taken = get_task(task.name) if task.name in BUILTIN_TASKS else _REGISTERED.get(task.name)
-    if taken is not None and taken != task:
+    if taken is not None and not plugins.same_definition(taken, task):
         raise ValueError(
             f"Task name {task.name!r} is taken by another task; pick another name for yours (Task(name=...))."
         )
