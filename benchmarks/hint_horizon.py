@@ -78,7 +78,7 @@ def table(results: list[dict], depths, fractions, methods) -> str:
 
 def per_seed(results: list[dict]) -> str:
     lines = [
-        "| method | H | hint_steps | seed | steps to 90% | final accuracy | mean revealed fraction (hinted phase) |",
+        "| method | H | hint_steps | seed | steps to 90% | final accuracy | mean revealed fraction over the run |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(results, key=key):
