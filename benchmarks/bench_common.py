@@ -4,6 +4,7 @@ and a Markdown report that survives reruns with its hand-written observations.""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import sys
@@ -60,3 +61,18 @@ def write_report(path: Path, title: str, intro: str, facts: list[str], body: str
     kept = kept_observations(path)
     listed = "".join(f"- {fact}\n" for fact in facts)
     path.write_text(f"# {title}\n\n{intro}\n\n{listed}\n{body}{kept}")
+
+
+def merge_reports(paths: list[str], key) -> dict:
+    """One ``{"meta", "runs"}`` report from the JSON files of several processes of one benchmark: runs keyed by
+    ``key(run)`` (a run in two files counts once, the later file's), the commands joined, minutes and seeds summed up."""
+    parts = [json.loads(Path(path).read_text()) for path in paths]
+    runs = {key(run): run for part in parts for run in part["runs"]}
+    meta = {
+        **parts[0]["meta"],
+        "command": " ; ".join(part["meta"]["command"] for part in parts),
+        "minutes": round(sum(part["meta"].get("minutes", 0) for part in parts), 1),
+    }
+    if all("seeds" in part["meta"] for part in parts):
+        meta["seeds"] = sorted({seed for part in parts for seed in part["meta"]["seeds"]})
+    return {"meta": meta, "runs": list(runs.values())}

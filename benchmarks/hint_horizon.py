@@ -25,7 +25,7 @@ from pathlib import Path
 import datasets
 import horizon
 import torch
-from bench_common import run_meta, write_report
+from bench_common import merge_reports, run_meta, write_report
 from transformers.utils import logging as hf_logging
 
 
@@ -166,14 +166,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{NAME}.json"
     if args.merge:
-        parts = [json.loads(Path(p).read_text()) for p in args.merge]
-        runs = {key(r): r for part in parts for r in part["runs"]}
-        meta = {
-            **parts[0]["meta"],
-            "command": " ; ".join(p["meta"]["command"] for p in parts),
-            "minutes": round(sum(p["meta"].get("minutes", 0) for p in parts), 1),
-        }
-        path.write_text(json.dumps({"meta": meta, "runs": list(runs.values())}, indent=1))
+        path.write_text(json.dumps(merge_reports(args.merge, key), indent=1))
     if args.merge or args.report_only:
         print(report(json.loads(path.read_text()), out))
         return

@@ -31,7 +31,7 @@ from pathlib import Path
 import datasets
 import horizon
 import torch
-from bench_common import quiet_cpu_run, run_meta, write_report
+from bench_common import merge_reports, quiet_cpu_run, run_meta, write_report
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.utils import logging as hf_logging
@@ -78,14 +78,19 @@ class DepthCurves(TrainerCallback):
                 self.curves[depth].append((state.global_step, accuracy))
 
 
+def hinted_phase(logs: list[dict], key: str, last_step: int) -> list[float]:
+    """The logged values of ``key`` up to ``last_step`` (the hinted phase)."""
+    return [log[key] for log in logs if key in log and log["step"] <= last_step]
+
+
 def hinted_phase_mean(logs: list[dict], key: str, last_step: int) -> float | None:
-    values = [log[key] for log in logs if key in log and log["step"] <= last_step]
+    values = hinted_phase(logs, key, last_step)
     return round(statistics.mean(values), 3) if values else None
 
 
 def share_in_band(logs: list[dict], key: str, last_step: int, low: float = 0.2, high: float = 0.8) -> float | None:
     """The share of logged steps of the hinted phase where ``key`` lay in [low, high]."""
-    values = [log[key] for log in logs if key in log and log["step"] <= last_step]
+    values = hinted_phase(logs, key, last_step)
     return round(sum(low <= v <= high for v in values) / len(values), 3) if values else None
 
 
@@ -315,15 +320,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.merge:
-        parts = [json.loads(Path(path).read_text()) for path in args.merge]
-        meta = {
-            **parts[0]["meta"],
-            "seeds": sorted({seed for part in parts for seed in part["meta"]["seeds"]}),
-            "command": " ; ".join(part["meta"]["command"] for part in parts),
-            "minutes": round(sum(part["meta"].get("minutes", 0) for part in parts), 1),
-        }
-        runs = [run for part in parts for run in part["runs"]]
-        (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
+        merged = merge_reports(args.merge, key=lambda run: (run["method"], run["seed"]))
+        (out / f"{args.name}.json").write_text(json.dumps(merged, indent=1))
         args.report_only = True
     if args.report_only:
         recorded = json.loads((out / f"{args.name}.json").read_text())

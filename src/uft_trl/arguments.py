@@ -13,6 +13,7 @@ from typing import Any
 from trl import ScriptArguments
 
 from .hints import HINT_BOUNDARIES, get_schedule, get_splitter
+from .hints.adaptive import MAX_STEP
 
 
 @dataclass
@@ -139,8 +140,8 @@ class HintArguments:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
         if not 0.0 < self.hint_target_success < 1.0:
             raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {self.hint_target_success}.")
-        if not 0.0 < self.hint_adapt_rate <= 0.5:
-            raise ValueError(f"hint_adapt_rate must lie in (0, 0.5], got {self.hint_adapt_rate}.")
+        if not 0.0 < self.hint_adapt_rate <= MAX_STEP:
+            raise ValueError(f"hint_adapt_rate must lie in (0, {MAX_STEP}], got {self.hint_adapt_rate}.")
         if self.max_prompt_hint_length is not None and self.max_prompt_hint_length < 1:
             raise ValueError(f"max_prompt_hint_length must be positive or None, got {self.max_prompt_hint_length}.")
         if self.hint_token_boundary not in HINT_BOUNDARIES:

@@ -143,11 +143,8 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     added = added_rewards(script_args)  # a bad --reward_funcs fails before the data and the model load
     train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
     reward, train_dataset, test_dataset = scored_with(script_args.scoring, task, train_dataset, test_dataset)
-    if (
-        get_schedule(training_args.hint_schedule).per_prompt
-        and training_args.hint_difficulty_column is None
-        and task.difficulty in train_dataset.column_names
-    ):
+    per_prompt = get_schedule(training_args.hint_schedule).per_prompt
+    if per_prompt and training_args.hint_difficulty_column is None and task.difficulty in train_dataset.column_names:
         training_args.hint_difficulty_column = task.difficulty  # unseen prompts start from their difficulty's level
     model, tokenizer = model_for_trainer(model_args, training_args)
     push = training_args.push_to_hub
@@ -181,7 +178,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
                 "hint_target_success": training_args.hint_target_success,
                 "hint_difficulty_column": training_args.hint_difficulty_column,
             }
-            if get_schedule(training_args.hint_schedule).per_prompt
+            if per_prompt
             else {}
         ),
         "output_dir": str(output_dir),
