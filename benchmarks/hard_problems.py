@@ -22,7 +22,7 @@ Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes 
     python benchmarks/hard_problems.py --report-only                     # tables and plot from the saved runs
 
 Writes docs/NAME.{json,md,png} and docs/NAME_curves.png, NAME = hard_problems (or hard_problems_finishing with
-``--base-answers-all-sizes``).
+``--finishing-base``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ import torch  # noqa: E402
 from bench_common import run_meta, write_report  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from datasets.utils.logging import disable_progress_bar  # noqa: E402
+
+from uft_trl.hints import chunk_boundaries, hint_text  # noqa: E402
 
 
 METHODS = (*method_table.PAPER_METHODS, "adaptive")
@@ -124,25 +126,60 @@ def prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
 
 
 def finishing_base(args) -> bool:
-    return getattr(args, "base_answers_all_sizes", False)
+    return getattr(args, "finishing_base", False)
+
+
+# a finishing base's hard rows hold all but this many of the reference's last chunks in the prompt
+FINISHING_CHUNKS = (1, 2)
 
 
 def finishing_pool(task: dict) -> Dataset:
-    """The base pool with its problems of the harder sizes turned into answer-only rows: their whole reasoning moved
-    into the prompt (``reasoning_in_prompt``: only the answer block is learned); none of them is a test or
-    validation problem.
+    """The base pool with its problems of the harder sizes turned into finishing rows: the prompt ends with the
+    reference reasoning up to its last one or two chunks (UFT's chunks, ``chunk_boundaries``), the target is the
+    rest of the reasoning and the answer block (``steps_in_prompt``). None of them is a test or validation problem,
+    and no hard row starts from an empty prefix.
 
-    Such a base can finish a hard problem from UFT's longest hint but has never been taught to reason about one:
-    the paper's regime, where a pretrained model turns a near-complete solution into a rewarded answer.
+    Such a base can finish a hard problem from a long hint but has never been taught to start one: the paper's
+    regime, where a pretrained model turns a near-complete solution into a rewarded answer.
     """
     held, easy = set(task["test"]["prompt"]) | set(task["val"]["prompt"]), task["sizes"][0]
     pool = task["base_pool"].filter(lambda row: row["prompt"] not in held)
 
-    def finishing(row):
-        hard = row[task["difficulty"]] != easy
-        return {"prompt": row["prompt"] + ("".join(row["hint"]) if hard else ""), "reasoning_in_prompt": hard}
+    def finishing(row, index):
+        if row[task["difficulty"]] == easy:
+            return {"steps_in_prompt": 0}
+        boundaries = chunk_boundaries(len(row["hint"]))
+        left_out = FINISHING_CHUNKS[index % len(FINISHING_CHUNKS)]
+        steps = boundaries[max(len(boundaries) - 1 - left_out, 1)]
+        return {"prompt": row["prompt"] + hint_text(row["hint"], steps), "steps_in_prompt": steps}
 
-    return pool.map(finishing).shuffle(seed=0)
+    return pool.map(finishing, with_indices=True).shuffle(seed=0)
+
+
+# the share of the reference reasoning put after the prompt in the regime check (``regime``)
+REGIME_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+ALL_BUT_LAST = "all but the last chunk"
+
+
+def regime(model, tokenizer, task: dict, budget: int) -> dict[str, dict[str, float]]:
+    """Where hints can act: the base's greedy test accuracy per size with a share of the reference reasoning after
+    the prompt (rounded to UFT's chunks), and with all of it but its last chunk."""
+
+    def share_of(share: float):
+        def revealed(row) -> int:
+            boundaries = chunk_boundaries(len(row["hint"]))
+            return boundaries[math.floor(share * (len(boundaries) - 1) + 0.5)]
+
+        return revealed
+
+    def all_but_last(row) -> int:
+        return chunk_boundaries(len(row["hint"]))[-2]
+
+    checks = {f"{share:g}": share_of(share) for share in REGIME_SHARES} | {ALL_BUT_LAST: all_but_last}
+    return {
+        name: method_table.evaluate(model, tokenizer, task, budget, revealed=revealed)["by_difficulty"]
+        for name, revealed in checks.items()
+    }
 
 
 # -------------------------------------------------------------------------------------------------- training
@@ -150,21 +187,27 @@ def finishing_pool(task: dict) -> Dataset:
 
 class SizeRewards:
     """The task's reward, also filing every training reward under the problem's size (TRL passes the dataset's
-    columns to reward functions), so the log shows whether the hard problems ever pay."""
+    columns to reward functions, a prompt's ``group`` completions side by side), so the log shows whether the hard
+    problems ever pay and how often a group of them has a reward spread: the signal RFT lacks on a hard problem."""
 
-    def __init__(self, reward, column: str):
-        self.reward, self.column, self.pending = reward, column, {}
+    def __init__(self, reward, column: str, group: int = 1):
+        self.reward, self.column, self.group, self.pending, self.spread = reward, column, group, {}, {}
         self.__name__ = getattr(reward, "__name__", "reward")
 
     def __call__(self, **kwargs) -> list[float]:
         values = self.reward(**kwargs)
-        for size, value in zip(kwargs[self.column], values, strict=True):
-            self.pending.setdefault(size, []).append(value or 0.0)
+        filled = [value or 0.0 for value in values]
+        for size, value in zip(kwargs[self.column], filled, strict=True):
+            self.pending.setdefault(size, []).append(value)
+        for start in range(0, len(filled) - self.group + 1, self.group) if self.group > 1 else ():
+            group = filled[start : start + self.group]
+            self.spread.setdefault(kwargs[self.column][start], []).append(float(max(group) > min(group)))
         return values
 
     def flush(self) -> dict[str, float]:
         means = {f"reward_size_{size}": statistics.mean(values) for size, values in sorted(self.pending.items())}
-        self.pending = {}
+        means |= {f"spread_size_{size}": statistics.mean(values) for size, values in sorted(self.spread.items())}
+        self.pending, self.spread = {}, {}
         return means
 
 
@@ -197,9 +240,9 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
     start = time.time()
     if unit["method"] == "base":
         model, metrics = method_table.base_model(task_name, task, tokenizer, seed, args), []
-        full_hint = method_table.evaluate(model, tokenizer, task, budget, full_hint=True)
+        hinted = regime(model, tokenizer, task, budget)
     else:
-        rewards = SizeRewards(task["reward"], task["difficulty"])
+        rewards = SizeRewards(task["reward"], task["difficulty"], args.num_generations)
         task = {**task, "reward": rewards}
         run_args = argparse.Namespace(**{**vars(args), "learning_rate": unit["learning_rate"]})
         log = SizeRewardLog(rewards)
@@ -214,7 +257,7 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
         "train_seconds": round(seconds, 1),
         "test": method_table.evaluate(model, tokenizer, task, budget),
         "val": method_table.evaluate(model, tokenizer, task, budget, split="val"),
-        **({"test_full_hint": full_hint} if unit["method"] == "base" else {}),
+        **({"test_full_hint": {"by_difficulty": hinted["1"]}, "regime": hinted} if unit["method"] == "base" else {}),
         "train_metrics": metrics,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +280,7 @@ SETTINGS = (
 
 
 # settings added after runs were saved, with the value those runs had
-LATER_SETTINGS = {"base_answers_all_sizes": False}
+LATER_SETTINGS = {"finishing_base": False}
 
 
 def run_settings(args) -> dict:
@@ -344,9 +387,9 @@ def format_cell(values: list[float]) -> str:
     return f"{mean:.3f} ± {error:.3f} ({seeds})"
 
 
-def task_section(results: list[dict], task: str, best: dict, sizes: list[int], rates: list[float]) -> str:
-    """The accuracy table (a rate at an end of the swept ``rates`` is marked: the best may lie beyond it) and the
-    targets."""
+def task_section(results: list[dict], task: str, best: dict, sizes: list[int], args: dict) -> str:
+    """The accuracy table (a rate at an end of the method's swept rates is marked: the best may lie beyond it), the
+    regime of the base and the targets."""
     table = cells(results, task, best)
     columns = [str(size) for size in sizes]
     unit = "numbers" if task == "countdown" else "people"
@@ -357,6 +400,7 @@ def task_section(results: list[dict], task: str, best: dict, sizes: list[int], r
         if method not in table:
             continue
         lr = "" if method == "base" else f"{best[(task, method)]:g}"
+        rates = rates_for(argparse.Namespace(**args), method)
         lr += (
             " (grid end)"
             if len(rates) > 1 and method != "base" and best[(task, method)] in (min(rates), max(rates))
@@ -365,9 +409,9 @@ def task_section(results: list[dict], task: str, best: dict, sizes: list[int], r
         row = [format_cell(table[method].get(column, [])) for column in [*columns, HARD, "all"]]
         lines.append(f"| {method} | {lr} | " + " | ".join(row) + " |")
     checks = targets(table)
-    full_hint = full_hint_line(results, task, columns, unit)
+    hinted = regime_section(results, task, sizes) or full_hint_line(results, task, columns, unit)
     verdicts = "".join(f"- {name}: {'met' if ok else 'NOT met'}\n" for name, ok in checks)
-    return f"## {method_table.TITLES[task]}\n\n" + "\n".join(lines) + "\n\n" + full_hint + verdicts
+    return f"## {method_table.TITLES[task]}\n\n" + "\n".join(lines) + "\n\n" + hinted + verdicts
 
 
 def full_hint_line(results: list[dict], task: str, columns: list[str], unit: str) -> str:
@@ -381,6 +425,84 @@ def full_hint_line(results: list[dict], task: str, columns: list[str], unit: str
     return (
         f"The base with the whole reference reasoning after the prompt (UFT's longest hint): {', '.join(means)}.\n\n"
     )
+
+
+def regime_runs(results: list[dict], task: str) -> list[dict]:
+    """Each seed's regime check of its base (``regime``), seed order."""
+    bases = sorted((r for r in results if r["task"] == task and r["method"] == "base"), key=lambda r: r["seed"])
+    return [r["regime"] for r in bases if "regime" in r]
+
+
+def regime_checks(runs: list[dict], sizes: list[int]) -> list[tuple[str, bool]]:
+    """Issue 20's conditions on every hard size (means over seeds): no-hint accuracy <= 0.05 (the base cannot
+    start a hard problem), accuracy from all but the last chunk >= 0.5 (it can finish one)."""
+    checks = []
+    for size in map(str, sizes[1:]):
+        start = statistics.mean(run["0"][size] for run in runs)
+        finish = statistics.mean(run[ALL_BUT_LAST][size] for run in runs)
+        checks.append((f"size {size}: no hint {start:.3f} <= 0.05", start <= 0.05))
+        checks.append((f"size {size}: {ALL_BUT_LAST} {finish:.3f} >= 0.5", finish >= 0.5))
+    return checks
+
+
+def regime_section(results: list[dict], task: str, sizes: list[int]) -> str:
+    """The base's test accuracy per size with a share of the reference reasoning after the prompt (mean over
+    seeds, then each seed), and the regime conditions."""
+    runs = regime_runs(results, task)
+    if not runs:
+        return ""
+    names = [*runs[0]]
+    lines = ["| size | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for size in map(str, sizes):
+        row = [
+            f"{statistics.mean(run[name][size] for run in runs):.3f} ("
+            + "/".join(f"{run[name][size]:.2f}" for run in runs)
+            + ")"
+            for name in names
+        ]
+        lines.append(f"| {size} | " + " | ".join(row) + " |")
+    verdicts = "".join(f"- {name}: {'met' if ok else 'NOT met'}\n" for name, ok in regime_checks(runs, sizes))
+    return (
+        "The base's greedy test accuracy with a share of the reference reasoning after the prompt (rounded to UFT's "
+        "chunks; mean over seeds, then each seed), where hints can act:\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + verdicts
+        + "\n"
+    )
+
+
+def plot_regime(results: list[dict], tasks: list[str], sizes: dict, path: Path) -> None:
+    """The base's accuracy against the share of the reasoning given, one line per size, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
+    for axis, task in zip(axes[0], tasks, strict=True):
+        runs = regime_runs(results, task)
+        shares = [name for name in (runs[0] if runs else {}) if name != ALL_BUT_LAST]
+        unit = "numbers" if task == "countdown" else "people"
+        for size in map(str, sizes[task]):
+            stats = [mean_and_error([run[share][size] for run in runs]) for share in shares]
+            axis.errorbar(
+                [float(share) for share in shares],
+                [m for m, _ in stats],
+                yerr=[e for _, e in stats],
+                marker="o",
+                capsize=2,
+                label=f"{size} {unit}",
+            )
+        axis.axhline(0.5, color="grey", linewidth=0.5, linestyle=":")
+        axis.set_xlabel("share of the reference reasoning after the prompt")
+        axis.set_ylabel("base's greedy test accuracy")
+        axis.set_title(f"{method_table.TITLES[task]}: where hints can act", fontsize=10)
+        axis.set_ylim(-0.02, 1.02)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def sweep_section(results: list[dict], task: str, seed: int) -> str:
@@ -401,7 +523,7 @@ def sweep_section(results: list[dict], task: str, seed: int) -> str:
 
 def diagnostics_section(results: list[dict], task: str, best: dict, sizes: list[int]) -> str:
     """Training metrics averaged over each run, then over seeds: what the policy saw."""
-    keys = [*DIAGNOSTICS, *(f"reward_size_{size}" for size in sizes)]
+    keys = [*DIAGNOSTICS, *(f"{kind}_size_{size}" for kind in ("reward", "spread") for size in sizes)]
     lines = ["| method | " + " | ".join(key.removeprefix("uft/") for key in keys) + " |", "|---|" + "---|" * len(keys)]
     for method in METHODS:
         runs = [
@@ -502,7 +624,7 @@ def write_reports(report: dict, out: Path) -> None:
     sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
     tasks = list(sizes)
     sections = [
-        task_section(results, task, best, sizes[task], args["learning_rates"])
+        task_section(results, task, best, sizes[task], args)
         + "\n"
         + sweep_section(results, task, args["seeds"][0])
         + "\n"
@@ -533,9 +655,29 @@ def write_reports(report: dict, out: Path) -> None:
     )
     plot(results, best, tasks, sizes, out / f"{name}.png")
     plot_curves(results, best, tasks, sizes, out / f"{name}_curves.png")
+    if any(regime_runs(results, task) for task in tasks):
+        plot_regime(results, tasks, sizes, out / f"{name}_regime.png")
 
 
 # ------------------------------------------------------------------------------------------------------ main
+
+
+def rates_for(args, method: str) -> list[float]:
+    """The learning rates swept for ``method``: its own (``--method-learning-rates``) or ``--learning-rates``."""
+    return (getattr(args, "method_learning_rates", None) or {}).get(method, args.learning_rates)
+
+
+def method_rates(values: list[str]) -> dict[str, list[float]]:
+    """``["sft=3e-4,1e-3", ...]`` -> ``{"sft": [3e-4, 1e-3]}``."""
+    rates = {}
+    for value in values:
+        method, _, listed = value.partition("=")
+        if method not in METHODS or not listed:
+            raise SystemExit(
+                f"--method-learning-rates: expected METHOD=RATE[,RATE...] with METHOD in {METHODS}, got {value!r}"
+            )
+        rates[method] = [float(rate) for rate in listed.split(",")]
+    return rates
 
 
 def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
@@ -555,16 +697,23 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the first one runs the sweep")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
+    parser.add_argument(
+        "--method-learning-rates",
+        nargs="+",
+        default=[],
+        metavar="METHOD=RATES",
+        help="a method's own swept rates, e.g. sft=3e-4,1e-3 (the two best of an earlier sweep)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", help="problem sizes, the easy one first (one task only)")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--prompts", type=int)
     parser.add_argument("--train-per-size", type=int, help="training pool per size (revisited: see steps x prompts)")
     parser.add_argument("--base-steps", type=int, help="SFT steps of the base model on the easy size")
     parser.add_argument(
-        "--base-answers-all-sizes",
+        "--finishing-base",
         action="store_true",
-        help="the base also learns to write the answer block after the whole reasoning of every harder size "
-        "(never the reasoning itself): UFT's longest hints then lead to a reward, as with a pretrained model",
+        help="the base also learns to finish the harder sizes from all but the last one or two chunks of their "
+        "reasoning (never to start one): UFT's long hints then lead to a reward, as with a pretrained model",
     )
     parser.add_argument("--test-per-size", type=int, help="held-out test problems per size (per task: 500+ in all)")
     parser.add_argument("--val-per-size", type=int, default=100)
@@ -579,13 +728,15 @@ def main():
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", help="where runs are saved (default: outputs/NAME)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from OUT/NAME.json")
+    parser.add_argument("--bases-only", action="store_true", help="train and check the bases only (the regime)")
     parser.add_argument("--saved-only", action="store_true", help="report the runs saved in the work dir, train none")
     args = parser.parse_args()
+    args.method_learning_rates = method_rates(args.method_learning_rates)
     if args.sizes and len(args.tasks) > 1:
         parser.error("--sizes applies to one task; give --tasks too")
     out = Path(args.out)
     # NAME: the reports' file stem and the work dir's default, one per kind of base
-    name = "hard_problems_finishing" if args.base_answers_all_sizes else "hard_problems"
+    name = "hard_problems_finishing" if args.finishing_base else "hard_problems"
     args.work_dir = args.work_dir or f"outputs/{name}"
     if args.report_only:
         write_reports(json.loads((out / f"{name}.json").read_text()), out)
@@ -599,11 +750,15 @@ def main():
     order = sorted(args.tasks, key=lambda task: task != "kk")
     bases = [({"task": t, "method": "base", "seed": s}, per_task[t]) for t in order for s in args.seeds]
     results = run_units(bases, args.jobs, args.saved_only)
+    if args.bases_only:
+        for r in results:
+            print(r["task"], "seed", r["seed"], json.dumps(r["regime"]))
+        return
     sweep = [
         ({"task": t, "method": m, "seed": sweep_seed, "learning_rate": lr}, per_task[t])
         for t in order
         for m in args.methods
-        for lr in args.learning_rates
+        for lr in rates_for(args, m)
     ]
     results += run_units(sweep, args.jobs, args.saved_only)
     best = best_learning_rates(results, sweep_seed)

@@ -54,7 +54,7 @@ from trl import SFTConfig, SFTTrainer  # noqa: E402
 
 from uft_trl import UFTConfig, UFTTrainer  # noqa: E402
 from uft_trl.evaluation import score, transformers_generator  # noqa: E402
-from uft_trl.hints import get_schedule  # noqa: E402
+from uft_trl.hints import get_schedule, hint_text  # noqa: E402
 from uft_trl.methods import EXTENSIONS, METHODS, Method  # noqa: E402
 from uft_trl.tasks import countdown, knights_knaves  # noqa: E402
 from uft_trl.tasks.base import SYSTEM_PREAMBLE, RewardScale, format_instruction, reference_completion  # noqa: E402
@@ -193,9 +193,9 @@ def compact_prompts(task: dict, name: str) -> dict:
 
 
 def full_solution(row: dict, answer) -> str:
-    """Reasoning steps then the answer block: what SFT trains on (the paper's ``answer`` column); the answer block
-    alone for a row whose prompt already holds the reasoning (``reasoning_in_prompt``)."""
-    return reference_completion([] if row.get("reasoning_in_prompt") else row["hint"], answer(row))
+    """Reasoning steps then the answer block: what SFT trains on (the paper's ``answer`` column); for a row whose
+    prompt already holds the first ``steps_in_prompt`` reasoning steps, the rest of them and the answer block."""
+    return reference_completion(row["hint"][row.get("steps_in_prompt", 0) :], answer(row))
 
 
 def sft_rows(dataset: Dataset, answer) -> Dataset:
@@ -304,15 +304,20 @@ def at_least(threshold: float, reward):
     return thresholded
 
 
-def evaluate(model, tokenizer, task: dict, budget: int, split: str = "test", full_hint: bool = False) -> dict:
+def evaluate(
+    model, tokenizer, task: dict, budget: int, split: str = "test", full_hint: bool = False, revealed=None
+) -> dict:
     """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more); with
     several problem sizes, the accuracy of each size too (``by_difficulty``, keyed by size).
 
     ``full_hint`` puts every reasoning step of the reference after the prompt (UFT's longest hint; the answer block
-    is still the model's to write): whether a hint can make the reward reachable at all."""
+    is still the model's to write): whether a hint can make the reward reachable at all. ``revealed(row)`` puts
+    that many of the row's first reasoning steps there instead: how far a hint must go before the model finishes."""
     generate = transformers_generator(model, tokenizer, budget, batch_size=100)
     rows = task[split]
-    hints = ["".join(row["hint"]) if full_hint else "" for row in rows]
+    if full_hint:
+        revealed = lambda row: len(row["hint"])  # noqa: E731
+    hints = [hint_text(row["hint"], revealed(row)) if revealed else "" for row in rows]
     generated = generate([prompt + hint for prompt, hint in zip(rows["prompt"], hints, strict=True)], 1, True)
     completions = [[hint + text for text in texts] for hint, texts in zip(hints, generated, strict=True)]
     # generated once, scored twice

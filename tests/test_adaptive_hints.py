@@ -102,10 +102,17 @@ def test_no_hints_after_the_horizon_and_nothing_moves_there():
 
 def test_a_level_draws_its_two_nearest_chunk_counts_with_the_exact_mean():
     schedule = get_schedule("adaptive")
-    counts = [draw_hint_length(schedule, PARAMS, 10, 5, 0, 1, group, 0.55) for group in range(4000)]
+    counts = [
+        draw_hint_length(schedule, PARAMS, num_solution_steps=10, seed=0, step=1, group=group, level=0.55)
+        for group in range(4000)
+    ]
     assert set(counts) == {4, 6}  # 2 or 3 chunks of 2 steps: 0.55 of 5 chunks is 2.75
     assert np.mean(counts) / 10 == pytest.approx(0.55, abs=0.01)
-    assert {draw_hint_length(schedule, PARAMS, 10, 5, 0, 1, g, level) for g in range(50) for level in (0, 1)} == {
+    assert {
+        draw_hint_length(schedule, PARAMS, num_solution_steps=10, seed=0, step=1, group=g, level=level)
+        for g in range(50)
+        for level in (0, 1)
+    } == {
         0,
         10,
     }

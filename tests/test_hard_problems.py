@@ -115,6 +115,43 @@ def test_size_rewards_file_each_reward_under_its_problem_size():
     assert rewards.flush() == {}
 
 
+def test_size_rewards_count_the_groups_of_each_size_whose_rewards_differ():
+    def reward(completions, **kwargs):
+        return [float(c) if c != "none" else None for c in completions]
+
+    rewards = hard_problems.SizeRewards(reward, "num_count", group=2)
+    # groups: (3: 1, 1) same, (5: 0, 1) spread, (5: 0, None) same (an unscorable rollout counts 0), (3: 0, 1) spread
+    rewards(completions=["1", "1", "0", "1", "0", "none", "0", "1"], num_count=[3, 3, 5, 5, 5, 5, 3, 3])
+    flushed = rewards.flush()
+    assert flushed["spread_size_3"] == 0.5 and flushed["spread_size_5"] == 0.5
+    assert flushed["reward_size_5"] == 0.25
+
+
+def test_the_regime_check_reveals_shares_of_the_reasoning_in_whole_chunks(monkeypatch):
+    task = method_table.build_task("countdown", 4, 6, 1, seed=0, sizes=(3, 5))
+    revealed_counts = {}
+
+    def fake_evaluate(model, tokenizer, task, budget, revealed=None):
+        counts = {size: sorted({revealed(row) for row in task["test"] if row["num_count"] == size}) for size in (3, 5)}
+        revealed_counts[len(revealed_counts)] = counts
+        return {"by_difficulty": {"3": 1.0, "5": float(counts[5][0]) / 5}}
+
+    monkeypatch.setattr(method_table, "evaluate", fake_evaluate)
+    regime = hard_problems.regime(None, None, task, 10)
+    assert list(regime) == ["0", "0.2", "0.4", "0.6", "0.8", "1", "all but the last chunk"]
+    # 3 steps = 3 chunks: 0.2 x 3 = 0.6 rounds to 1 chunk; 5 steps = 5 chunks: one per 0.2
+    assert [revealed_counts[i][3] for i in range(7)] == [[0], [1], [1], [2], [2], [3], [2]]
+    assert [revealed_counts[i][5] for i in range(7)] == [[0], [1], [2], [3], [4], [5], [4]]
+    assert regime["all but the last chunk"] == {"3": 1.0, "5": 0.8}
+    runs = [regime, {**regime, "0": {"3": 1.0, "5": 0.1}}]
+    checks = hard_problems.regime_checks(runs, [3, 5])
+    assert checks == [
+        ("size 5: no hint 0.050 <= 0.05", True),
+        ("size 5: all but the last chunk 0.800 >= 0.5", True),
+    ]
+    assert not hard_problems.regime_checks([{**regime, "0": {"3": 1.0, "5": 0.06}}], [3, 5])[0][1]
+
+
 def run(method, lr, val, seed=0, task="countdown"):
     return {"task": task, "method": method, "seed": seed, "learning_rate": lr, "val": {"accuracy": val}}
 
@@ -227,26 +264,48 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
     assert (tmp_path / "hard_problems.png").stat().st_size > 10_000
     assert (tmp_path / "hard_problems_curves.png").stat().st_size > 10_000
+    assert not (tmp_path / "hard_problems_regime.png").exists()  # no regime check in these runs
+
+    # bases with a regime check: its table, conditions and plot replace the full-hint line
+    for r in results:
+        if r["method"] == "base":
+            r["regime"] = {
+                "0": {"2": 0.4, "3": 0.0},
+                "1": {"2": 1.0, "3": 0.9},
+                "all but the last chunk": {"2": 1.0, "3": 0.4 + 0.2 * r["seed"]},
+            }
+    report["args"]["method_learning_rates"] = {"uft": [3e-4, 1e-3]}
+    hard_problems.write_reports(report, tmp_path)
+    text = (tmp_path / "hard_problems.md").read_text()
+    assert "| 3 | 0.000 (0.00/0.00) | 0.900 (0.90/0.90) | 0.500 (0.40/0.60) |" in text
+    assert "- size 3: no hint 0.000 <= 0.05: met\n- size 3: all but the last chunk 0.500 >= 0.5: met\n" in text
+    assert "| uft | 0.0003 (grid end) |" in text and "| rft | 0.0003 |" in text  # each method's own grid
+    assert (tmp_path / "hard_problems_regime.png").stat().st_size > 10_000
 
 
-def test_a_finishing_base_learns_only_the_answer_block_of_the_harder_sizes_and_no_test_problem():
+def test_a_finishing_base_learns_to_finish_the_harder_sizes_from_a_long_prefix_and_sees_no_test_problem():
     args = argparse.Namespace(
-        prompt_style="compact", sizes=(3, 4), train_per_size=20, test_per_size=30, val_per_size=10, base_steps=25,
-        prompts=2, base_answers_all_sizes=True,
+        prompt_style="compact", sizes=(3, 5), train_per_size=20, test_per_size=30, val_per_size=10, base_steps=25,
+        prompts=2, finishing_base=True,
     )  # fmt: skip
     task, _, _ = hard_problems.prepare("countdown", 0, args)
     pool = task["base_pool"]
     held = set(task["test"]["prompt"]) | set(task["val"]["prompt"])
     easy = [row for row in pool if row["num_count"] == 3]
-    hard = [row for row in pool if row["num_count"] == 4]
+    hard = [row for row in pool if row["num_count"] == 5]
     assert len(easy) == 50 and 40 <= len(hard) <= 50  # 50 per size, less any test or validation problem
     for row in easy:
-        assert not row["reasoning_in_prompt"]
+        assert row["steps_in_prompt"] == 0
         assert method_table.full_solution(row, task["answer"]).startswith("".join(row["hint"]) + " </think>")
+    # 5 steps in 5 chunks: all but the last one or two steps sit in the prompt, about as often each
+    assert {row["steps_in_prompt"] for row in hard} == {3, 4}
+    assert abs(sum(row["steps_in_prompt"] == 4 for row in hard) - len(hard) / 2) <= 1
     for row in hard:
-        assert row["reasoning_in_prompt"] and row["prompt"].endswith("<think> " + "".join(row["hint"]))
+        given = "".join(row["hint"][: row["steps_in_prompt"]])
+        assert row["prompt"].endswith("<think> " + given)
         answer = row["hint"][-1].removeprefix(method_table.FINAL_PREFIX)
-        assert method_table.full_solution(row, task["answer"]) == f" </think>\n<answer> {answer} </answer>"
-        assert row["prompt"].removesuffix("".join(row["hint"])) not in held
-    args.base_answers_all_sizes = False
+        rest = "".join(row["hint"][row["steps_in_prompt"] :])
+        assert method_table.full_solution(row, task["answer"]) == f"{rest} </think>\n<answer> {answer} </answer>"
+        assert row["prompt"].removesuffix(given) not in held
+    args.finishing_base = False
     assert set(hard_problems.prepare("countdown", 0, args)[0]["base_pool"]["num_count"]) == {3}

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -53,6 +54,10 @@ def test_staged_is_the_official_staircase():
     assert got == {0: 5, 1: 5, 49: 5, 50: 4, 150: 2, 249: 1, 250: 0, 300: 0, 301: 0}
     # Fewer chunks: num = 2, stair = 300 // 3 = 100.
     assert [schedule.revealed_chunks(t, 2, PARAMS, rng) for t in (1, 100, 200, 300)] == [2, 1, 0, 0]
+    # The logged probability follows the run's hint_max_chunks: 3 chunks fall every 300 // 4 = 75 steps.
+    three = dataclasses.replace(PARAMS, max_chunks=3)
+    assert [schedule.probability(t, three) for t in (1, 75, 150, 225)] == pytest.approx([1, 2 / 3, 1 / 3, 0])
+    assert [schedule.probability(t, PARAMS) for t in (1, 75, 150)] == pytest.approx([1, 0.8, 0.4])
 
 
 def test_uniform_draws_cover_every_boundary_equally_and_stop_after_horizon():
@@ -98,7 +103,9 @@ def test_chunk_boundaries(num_steps, expected):
 
 def test_draws_are_a_pure_function_of_seed_step_group():
     def draw(seed, step, group):
-        return draw_hint_length(get_schedule("cosine"), PARAMS, 14, 5, seed, step, group)
+        return draw_hint_length(
+            get_schedule("cosine"), PARAMS, num_solution_steps=14, seed=seed, step=step, group=group
+        )
 
     first = [draw(7, s, g) for s in range(1, 40) for g in range(16)]
     again = [draw(7, s, g) for s in range(1, 40) for g in range(16)]

@@ -8,8 +8,10 @@ TrlParser and checks that each value of the file reaches the parsed config uncha
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -199,3 +201,40 @@ def test_parity_doc_names_every_checked_setting():
     for phrase in ("hint_token_boundary: alone", "data/uft/others/test.parquet", "liumy2010/UFT"):
         assert phrase in text, phrase
     assert re.search(r"\]\((\.\./)?docs/paper_parity\.md\)", (RECIPES / "README.md").read_text())
+
+
+def official_cosine(s: int, T: int, low: float = 0.05, high: float = 0.95) -> float:
+    """rl_dataset.py's probability at rollout step ``s`` (0 after T_hint)."""
+    return 0.0 if s > T else low + 0.5 * (high - low) * (1 + math.cos(math.pi * s / T))
+
+
+def official_stairs(s: int, T: int, num: int = 5) -> int:
+    """rl_dataset.py's staircase: l = num - s // (T // (num + 1)), clipped to [0, num], 0 after T_hint."""
+    return 0 if s > T else min(max(num - s // (T // (num + 1)), 0), num)
+
+
+@pytest.mark.parametrize("gpus", [1, 2, 4])
+def test_every_rollout_step_reads_the_official_hint_step(gpus):
+    """The batch of official rollout step s is drawn at p(s / T_hint) and on the official stair: the trainer reads
+    s x 4 optimizer steps against hint_steps 1200 = 300 x 4, with the recipe's batch arithmetic on any GPU count."""
+    from uft_trl.hints import ScheduleParams, get_schedule
+    from uft_trl.trainer import UFTTrainer
+
+    recipe = load("countdown", "qwen2.5-0.5b", "uft")
+    per_device = 16 // gpus  # the recipes' rule for other GPU counts (recipes/accelerate/multi_gpu.yaml)
+    args = SimpleNamespace(
+        steps_per_generation=recipe["generation_batch_size"] // (per_device * gpus),  # TRL's __post_init__
+        gradient_accumulation_steps=recipe["gradient_accumulation_steps"],
+    )
+    params = ScheduleParams(p_high=0.95, p_low=0.05, hint_steps=recipe["hint_steps"])
+    cosine, staged = get_schedule("cosine"), get_schedule("staged")
+    for s in range(1, recipe["max_steps"] // ROLLOUT + 1):
+        # the rollout of step s is generated after 4(s - 1) optimizer steps
+        trainer = SimpleNamespace(args=args, num_iterations=1, state=SimpleNamespace(global_step=ROLLOUT * (s - 1)))
+        step = UFTTrainer.hint_step(trainer)
+        assert step == ROLLOUT * s
+        assert cosine.probability(step, params) == pytest.approx(official_cosine(s, 300), abs=1e-12), s
+        assert staged.revealed_chunks(step, 5, params, None) == official_stairs(s, 300), s
+    # generating at every optimizer step reads the next one, as before
+    trainer.args = SimpleNamespace(steps_per_generation=16, gradient_accumulation_steps=16)
+    assert UFTTrainer.hint_step(trainer) == trainer.state.global_step + 1

@@ -128,6 +128,26 @@ def test_every_rollout_of_a_group_gets_one_hint_even_across_processes(
 
 
 @pytest.mark.slow
+def test_a_rollout_batch_serving_several_optimizer_steps_is_drawn_at_its_last_step(
+    tmp_path, model, tokenizer, dataset
+):
+    """Generation every 2 optimizer steps: the batches read hint steps 2, 4, 6 (the official rollout step s read
+    as 2s), not 1, 3, 5."""
+    trainer = make_trainer(
+        tmp_path, model, tokenizer, dataset, max_steps=6, steps_per_generation=2, hint_schedule="constant"
+    )
+    seen = []
+
+    class Recording(type(trainer._schedule)):
+        def probability(self, step, params):
+            seen.append(step)
+            return super().probability(step, params)
+
+    trainer._schedule = Recording()
+    trainer.train()
+    assert sorted(set(seen)) == [2, 4, 6]
+
+
 def test_hint_draws_after_resume_match_an_uninterrupted_run(tmp_path, tokenizer):
     # Eight prompts, two per step: the four steps stay within one epoch. (Across an epoch boundary transformers
     # does not replay the sampler's shuffles on resume, so the data order itself would differ.)

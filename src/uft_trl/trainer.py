@@ -206,12 +206,26 @@ class UFTTrainer(GRPOTrainer):
             p_high=self.args.hint_p_high,
             p_low=self.args.hint_p_low,
             hint_steps=resolve_hint_steps(self.args.hint_steps, max(self.state.max_steps, 1)),
+            max_chunks=self.args.hint_max_chunks,
         )
+
+    def hint_step(self) -> int:
+        """The step the hint schedule reads for the batch generated now, in optimizer steps.
+
+        The official code reads the rollout step s (1, 2, ...) against a horizon in rollout steps; here one rollout
+        batch serves ``period`` optimizer steps and the horizon counts optimizer steps, so the batch reads
+        ``s x period``: the official ``s / T_hint`` exactly (the recipes: period 4, T_hint 1200 = 300 x 4). A run
+        that generates more than once per optimizer step reads the next optimizer step.
+        """
+        period = self.args.steps_per_generation * self.num_iterations / self.args.gradient_accumulation_steps
+        if period < 1 or not period.is_integer():
+            return self.state.global_step + 1
+        return (self.state.global_step // int(period) + 1) * int(period)
 
     def _draw_hints(self, inputs: list[dict[str, Any]]) -> tuple[list[str], list[list[int]], list[float]]:
         """One hint per prompt group (text, token ids, revealed fraction of the solution): rows are grouped by
         their position in the global generation batch."""
-        step = self.state.global_step + 1
+        step = self.hint_step()
         params = self.schedule_params()
         first_row = self.accelerator.process_index * len(inputs)
         room = self._hint_room(inputs)
@@ -224,7 +238,13 @@ class UFTTrainer(GRPOTrainer):
                 )
                 level = None if self._levels is None else self._levels.level(row[PROMPT_INDEX], step, params)
                 revealed = draw_hint_length(
-                    self._schedule, params, len(steps), self.args.hint_max_chunks, self.args.seed, step, group, level
+                    self._schedule,
+                    params,
+                    num_solution_steps=len(steps),
+                    seed=self.args.seed,
+                    step=step,
+                    group=group,
+                    level=level,
                 )
                 kept, text, hint_ids = fit_hint(
                     self._tokenizer, steps, revealed, room[i], self.args.hint_token_boundary
@@ -322,7 +342,7 @@ class UFTTrainer(GRPOTrainer):
 
         rows = gather_object(local_rows)
         success = torch.nanmean(self._correct(self._total_rewards()).view(-1, self.num_generations), dim=1).tolist()
-        step = self.state.global_step + 1
+        step = self.hint_step()
         params = self.schedule_params()
         metrics = self._metrics["train"]
         drawn = np.array(self._levels.update(rows[:: self.num_generations], success, step, params))

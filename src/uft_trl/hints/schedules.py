@@ -1,6 +1,6 @@
 """How much of each solution to reveal: schedules, chunking and group-seeded sampling.
 
-Words used throughout: a *step* is a training step ``t`` (TRL's global step, counted from 1); a
+Words used throughout: a *step* is a training step ``t`` (``UFTTrainer.hint_step``, counted from 1); a
 solution is a list of *solution steps*; ``hint_steps`` is the hint horizon (T_hint in the paper):
 no hints after it.
 
@@ -36,6 +36,7 @@ class ScheduleParams:
     p_high: float
     p_low: float
     hint_steps: int
+    max_chunks: int = 5  # hint_max_chunks: the most chunks a solution is cut into
 
 
 class HintSchedule:
@@ -98,8 +99,8 @@ class Staged(HintSchedule):
         return min(max(num_chunks - step // stair, 0), num_chunks)
 
     def probability(self, step, params):
-        # The staircase depends on the chunk count; report it for the paper's maximum of 5 chunks.
-        return self.revealed_chunks(step, 5, params, None) / 5
+        # The staircase depends on the chunk count: reported for a solution cut into the most chunks.
+        return self.revealed_chunks(step, params.max_chunks, params, None) / params.max_chunks
 
 
 class Uniform(HintSchedule):
@@ -194,8 +195,8 @@ def group_rng(seed: int, step: int, group: int) -> np.random.Generator:
 def draw_hint_length(
     schedule: HintSchedule,
     params: ScheduleParams,
+    *,
     num_solution_steps: int,
-    max_chunks: int,
     seed: int,
     step: int,
     group: int,
@@ -206,7 +207,7 @@ def draw_hint_length(
     ``level`` replaces the schedule with a per-prompt revealed fraction (``hints.adaptive``): ``level * chunks``
     rounded up or down at random, so its mean is exact and a level the search settles on draws one or two counts.
     """
-    boundaries = chunk_boundaries(num_solution_steps, max_chunks)
+    boundaries = chunk_boundaries(num_solution_steps, params.max_chunks)
     chunks = len(boundaries) - 1
     rng = group_rng(seed, step, group)
     if level is None:
