@@ -65,7 +65,7 @@ def default_settings() -> dict:
     """The embedded default's settings, as the runs read them: which run the numbers belong to."""
     import yaml
 
-    from uft_trl.cli import DEFAULT_CONFIG
+    from uft_trl.scripts.common import DEFAULT_CONFIG
 
     return yaml.safe_load(DEFAULT_CONFIG.read_text())
 

@@ -77,8 +77,8 @@ def test_data_command_writes_generated_rows(tmp_path):
 
 @pytest.mark.slow
 def test_sft_trains_on_full_solutions(tmp_path):
-    from uft_trl.cli import run_sft
     from uft_trl.data import sft_dataset
+    from uft_trl.scripts.sft import main as run_sft
     from uft_trl.tasks import get_task
 
     rows = sft_dataset(search_tree.build_dataset(3, depth=4), get_task("search_tree"))

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from datasets import Dataset
 
-from uft_trl.data import load_split, load_uft_dataset
+from uft_trl.data import load_uft_dataset
+from uft_trl.files import load_split
 from uft_trl.hints import split_math
 from uft_trl.tasks import task_for_source
 

@@ -11,7 +11,8 @@ import pytest
 from datasets import Dataset
 
 from uft_trl.cli import main
-from uft_trl.data import load_split, load_uft_dataset, looks_local
+from uft_trl.data import load_uft_dataset
+from uft_trl.files import load_split, looks_local
 from uft_trl.tasks import BUILTIN_TASKS, get_task
 from uft_trl.tasks import knights_knaves as kk
 from uft_trl.tasks.search_tree import build_dataset as search_tree_rows

@@ -5,9 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from uft_trl import cli
+from uft_trl.cli import main
 from uft_trl.data import load_suite, load_uft_dataset
 from uft_trl.evaluation import evaluate_suite, suite_table
+from uft_trl.scripts import eval as eval_script
 from uft_trl.tasks import task_for_source
 
 
@@ -83,9 +84,9 @@ def test_accuracy_per_source_and_overall_under_both_scorers(tmp_path):
 
 
 def test_eval_command_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_generator", lambda args, max_new_tokens: ("fixture", known_answers))
+    monkeypatch.setattr(eval_script, "generator", lambda args, max_new_tokens: ("fixture", known_answers))
     out = tmp_path / "report.json"
-    cli.main(["eval", "--model", "tiny", "--dataset", str(suite_file(tmp_path)), "--out", str(out)])
+    main(["eval", "--model", "tiny", "--dataset", str(suite_file(tmp_path)), "--out", str(out)])
     printed = capsys.readouterr().out
     assert "| aime | 2 | 0.500 | 1.000 |" in printed and "| **overall** | 18 |" in printed
     report = json.loads(out.read_text())
@@ -94,7 +95,7 @@ def test_eval_command_prints_the_table_and_writes_json(tmp_path, monkeypatch, ca
 
 def test_eval_needs_a_task_or_a_dataset(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["eval", "--model", "tiny"])
+        main(["eval", "--model", "tiny"])
     assert exit_info.value.code == 2 and "give --task" in capsys.readouterr().err
 
 
@@ -102,11 +103,9 @@ def test_official_scoring_of_one_task_on_generated_rows(tmp_path, monkeypatch):
     def gold_for_countdown(prompts, num_samples, greedy):
         return [["x </think>\n<answer> wrong </answer>"] for _ in prompts]
 
-    monkeypatch.setattr(cli, "_generator", lambda args, max_new_tokens: ("fixture", gold_for_countdown))
+    monkeypatch.setattr(eval_script, "generator", lambda args, max_new_tokens: ("fixture", gold_for_countdown))
     out = tmp_path / "r.json"
-    cli.main(
-        ["eval", "--model", "tiny", "--task", "countdown", "--n", "4", "--scoring", "official", "--out", str(out)]
-    )
+    main(["eval", "--model", "tiny", "--task", "countdown", "--n", "4", "--scoring", "official", "--out", str(out)])
     report = json.loads(out.read_text())
     assert report["scoring"] == "official" and report["pass@1"] == 0.0 and report["n"] == 4
 
@@ -114,7 +113,7 @@ def test_official_scoring_of_one_task_on_generated_rows(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_training_with_official_scoring_rewards_with_the_official_scorers(tmp_path):
     out = tmp_path / "run"
-    cli.main(
+    main(
         ["train", "--task", "countdown", "--scoring", "official", "--output_dir", str(out), "--max_steps", "1"]
         + [
             "--num_train",

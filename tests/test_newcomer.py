@@ -1,13 +1,15 @@
 """What a new user meets first: help, one-line mistakes, the data round trip, bad rows, per-task defaults."""
 
 import json
+import math
 import subprocess
 import sys
 
 import pytest
 
-from uft_trl.cli import _apply_embedded_default, _parser, main
+from uft_trl.cli import main
 from uft_trl.data import load_uft_dataset
+from uft_trl.scripts.common import apply_embedded_default, trl_parser
 from uft_trl.tasks import get_task
 
 
@@ -142,8 +144,8 @@ def test_each_task_brings_its_own_embedded_defaults():
     from uft_trl.config import UFTConfig, UFTScriptArguments
 
     def parsed(argv):
-        parser = _parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
-        _apply_embedded_default(parser, argv, "train")
+        parser = trl_parser((UFTScriptArguments, UFTConfig, ModelConfig), "train")
+        apply_embedded_default(parser, argv, "train")
         return parser.parse_args_and_config(argv)
 
     script, training, _ = parsed(["--task", "countdown"])
@@ -158,8 +160,16 @@ def test_each_task_brings_its_own_embedded_defaults():
 @pytest.mark.slow
 def test_sft_without_a_config_runs_offline_on_the_cpu(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    main(["sft", "--max_steps", "2"])  # the embedded default: tiny model, use_cpu, no bf16
-    assert (tmp_path / "outputs" / "default-sft" / "model.safetensors").is_file()
+    main(["sft", "--max_steps", "2", "--logging_steps", "1"])  # the embedded default: tiny model, use_cpu, no bf16
+    out = tmp_path / "outputs" / "default-sft"
+    result = json.loads((out / "result.json").read_text())
+    assert (result["method"], result["task"], result["steps"]) == ("sft", "search_tree", 2)
+    assert math.isfinite(result["final_loss"]) and result["final_loss"] > 0
+    # the saved folder is a model a user loads by path: weights, config and tokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(out), AutoTokenizer.from_pretrained(out)
+    assert model.config.vocab_size >= len(tokenizer) and "sft" in (out / "README.md").read_text()
 
 
 def test_a_folder_without_config_json_is_not_a_model(tmp_path, capsys):

@@ -5,11 +5,12 @@ import re
 
 import pytest
 
-from uft_trl import cli
 from uft_trl.arguments import UFTScriptArguments
-from uft_trl.cli import main, run_datasets
+from uft_trl.cli import main
 from uft_trl.config import UFTConfig
 from uft_trl.methods import METHODS, method_of
+from uft_trl.scripts import eval as eval_script
+from uft_trl.scripts.common import run_datasets
 from uft_trl.tasks import get_task
 from uft_trl.trainer import UFTTrainer, describe_source, hub_id
 
@@ -190,7 +191,7 @@ def test_eval_prints_the_breakdown_and_keeps_the_earlier_report(tmp_path, monkey
     def half_right(prompts, num_samples, greedy):
         return [[paths.get(p, "wrong") if i % 2 else "wrong"] * num_samples for i, p in enumerate(prompts)]
 
-    monkeypatch.setattr(cli, "_generator", lambda args, max_new_tokens: ("fixture", half_right))
+    monkeypatch.setattr(eval_script, "generator", lambda args, max_new_tokens: ("fixture", half_right))
     model = tmp_path / "model"
     model.mkdir()
     argv = ["eval", "--model", str(model), "--task", "search_tree", "--n", "8", "--num-samples", "2"]
@@ -211,7 +212,7 @@ def test_eval_prints_the_breakdown_and_keeps_the_earlier_report(tmp_path, monkey
 def test_the_difficulty_table_has_a_row_per_level():
     report = {"task": "t", "model": "m", "scoring": "project", "backend": "b", "n": 3, "pass@1": 2 / 3}
     report["by_depth"] = {"2": {"n": 1, "pass@1": 1.0}, "3": {"n": 2, "pass@1": 0.5}}
-    assert cli._task_table(report).splitlines()[1:] == [
+    assert eval_script.task_table(report).splitlines()[1:] == [
         "| depth | n | pass@1 |",
         "|---|---|---|",
         "| 2 | 1 | 1.000 |",
@@ -219,4 +220,4 @@ def test_the_difficulty_table_has_a_row_per_level():
         "| **overall** | 3 | 0.667 |",
     ]
     del report["by_depth"]
-    assert cli._task_table(report).splitlines()[-1] == "| **overall** | 3 | 0.667 |"
+    assert eval_script.task_table(report).splitlines()[-1] == "| **overall** | 3 | 0.667 |"

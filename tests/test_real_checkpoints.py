@@ -176,7 +176,7 @@ ALL_RECIPES = sorted(RECIPES.glob("*/*/*.yaml"))
 def test_every_recipe_of_the_grid_shrinks_to_a_run_checked_above(path):
     """The 90 recipes differ from the 0.5B ones run above only in the model (and batch size, for 3B models): under
     --cpu_check with a checkpoint, each parses to the same run as its qwen2.5-0.5b counterpart, output folder aside."""
-    from uft_trl.cli import parse_run_args
+    from uft_trl.scripts.common import parse_run_args
 
     task, method = path.parts[-3], path.stem
     command = "sft" if method == "sft" else "train"

@@ -178,9 +178,21 @@ def test_recipe(task, model, method):
     assert script_args.eval_every % args.logging_steps == 0 and args.save_steps % script_args.eval_every == 0
 
 
-def test_server_mode_overrides_parse():
-    _, args, _ = parse(recipe_path("countdown", "qwen2.5-1.5b", "uft"), "--use_vllm", "--vllm_mode", "server")
-    assert args.use_vllm and args.vllm_mode == "server"
+def test_the_server_mode_flags_change_only_the_generation_backend_of_a_recipe():
+    """What `uft-trl train --config RECIPE --use_vllm --vllm_mode server` runs (the command's own parsing: cpu check,
+    embedded default, TRL's parser): the recipe's UFT run, with vLLM in server mode and nothing else moved."""
+    from uft_trl.scripts.common import parse_run_args
+
+    recipe = str(recipe_path("countdown", "qwen2.5-1.5b", "uft"))
+    _, _, (script, plain, model) = parse_run_args(["--config", recipe, *CPU_OVERRIDES], "train")
+    server_flags = ["--use_vllm", "--vllm_mode", "server"]
+    _, _, (_, server, _) = parse_run_args(["--config", recipe, *CPU_OVERRIDES, *server_flags], "train")
+    assert server.use_vllm and server.vllm_mode == "server"
+    moved = {f.name for f in dataclasses.fields(plain) if getattr(plain, f.name) != getattr(server, f.name)}
+    assert plain.use_vllm and plain.vllm_mode == "colocate"  # the recipes generate with vLLM in the training process
+    assert moved == {"vllm_mode"}
+    assert (script.task, server.hint_schedule, server.hint_steps) == ("countdown", "cosine", 1200)
+    assert model.model_name_or_path == yaml.safe_load(Path(recipe).read_text())["model_name_or_path"]
 
 
 # ------------------------------------------------------------------------------------------ accelerate configs

@@ -14,6 +14,7 @@ from trl import ScriptArguments
 
 from .hints import HINT_BOUNDARIES, get_schedule, get_splitter
 from .hints.adaptive import MAX_STEP
+from .tasks.base import FULL_REWARD
 
 
 @dataclass
@@ -64,8 +65,11 @@ class HintArguments:
         },
     )
     hint_success_reward: float = field(
-        default=1.0,
-        metadata={"help": "adaptive: a rollout counts as correct when its total reward reaches this value."},
+        default=FULL_REWARD,
+        metadata={
+            "help": "adaptive: a rollout counts as correct when its total reward reaches this value (the rule of "
+            "`uft_trl.tasks.base.is_correct`; default: a task's full reward, as the no-hint accuracy counts)."
+        },
     )
     hint_p_high: float = field(
         default=0.95,
@@ -153,7 +157,8 @@ class HintArguments:
 
     @property
     def uses_hints(self) -> bool:
-        return self.hint_schedule != "none"
+        """Whether the schedule ever reveals a hint (``HintSchedule.uses_hints``): without, the run is plain GRPO."""
+        return get_schedule(self.hint_schedule).uses_hints
 
 
 @dataclass

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from .scripts.common import flag_value
+
 
 FLAG = "--cpu_check"
 
@@ -55,23 +57,13 @@ def overrides(argv: list[str], command: str) -> list[str]:
     if command == "train":
         # One generation batch per optimizer step on every process: per device x accumulation x processes.
         world = int(os.environ.get("WORLD_SIZE", "1"))
-        per_device = int(_flag(argv, "per_device_train_batch_size") or settings["per_device_train_batch_size"])
-        accumulation = int(_flag(argv, "gradient_accumulation_steps") or settings["gradient_accumulation_steps"])
+        per_device = int(flag_value(argv, "per_device_train_batch_size") or settings["per_device_train_batch_size"])
+        accumulation = int(flag_value(argv, "gradient_accumulation_steps") or settings["gradient_accumulation_steps"])
         settings["generation_batch_size"] = str(per_device * accumulation * world)
-        if _flag(argv, "steps_per_generation") is not None:
+        if flag_value(argv, "steps_per_generation") is not None:
             del settings["generation_batch_size"]
     out: list[str] = []
     for name, value in settings.items():
-        if _flag(argv, name) is None:
+        if flag_value(argv, name) is None:
             out += [f"--{name}", value]
     return out
-
-
-def _flag(argv: list[str], name: str) -> str | None:
-    flag = f"--{name}"
-    for i, arg in enumerate(argv):
-        if arg == flag:
-            return argv[i + 1] if i + 1 < len(argv) else ""
-        if arg.startswith(flag + "="):
-            return arg.split("=", 1)[1]
-    return None

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .tasks import SCORINGS, scoring_reward, task_for_source
+from .tasks.base import is_correct
 
 
 Generate = Callable[[list[Any], int, bool], list[list[str]]]
@@ -93,7 +94,7 @@ def score(dataset: Dataset, completions: list[list[str]], reward: Callable[..., 
     rewards = reward(prompts=prompts, completions=[c for _, c in flat], **kwargs)
     correct: list[list[bool]] = [[] for _ in completions]
     for (i, _), value in zip(flat, rewards, strict=True):
-        correct[i].append(value is not None and value >= 1.0)
+        correct[i].append(is_correct(value))
     return correct
 
 

@@ -30,6 +30,7 @@ class Method:
     hint_schedule: str | None  # a registered hint schedule; None: supervised fine-tuning (TRL's SFTTrainer)
     hint_term: bool  # adds the hint log-likelihood (UFTConfig.sft_loss_coef) to the GRPO loss
     from_sft: bool = False  # starts from the SFT model instead of the base model
+    is_uft: bool = False  # UFT itself (a model card credits UFTTrainer and the paper), not a baseline with hints
 
     @property
     def is_sft(self) -> bool:
@@ -45,7 +46,7 @@ class Method:
 METHODS: dict[str, Method] = {
     method.name: method
     for method in (
-        Method("uft", "cosine-annealed hints + hint log-likelihood term (UFT)", "cosine", hint_term=True),
+        Method("uft", "cosine-annealed hints + hint log-likelihood term (UFT)", "cosine", hint_term=True, is_uft=True),
         Method("rft", "plain GRPO, no hints (RFT)", "none", hint_term=False),
         Method(
             "r3",
@@ -70,7 +71,11 @@ METHODS: dict[str, Method] = {
 # Beyond the paper: UFT with a hint level per prompt (uft_trl.hints.adaptive). Not one of the paper's recipes.
 EXTENSIONS: dict[str, Method] = {
     "adaptive": Method(
-        "adaptive", "per-prompt hint levels aimed at 50% group success + hint log-likelihood", "adaptive", True
+        "adaptive",
+        "per-prompt hint levels aimed at 50% group success + hint log-likelihood",
+        "adaptive",
+        hint_term=True,
+        is_uft=True,
     ),
 }
 

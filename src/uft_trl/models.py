@@ -36,7 +36,7 @@ def check_model_name(name: str) -> None:
                 "(model.save_pretrained(DIR) and tokenizer.save_pretrained(DIR)) or a Hub id"
             )
         return
-    from .data import looks_local
+    from .files import looks_local
 
     if path.exists() or looks_local(name):
         raise FileNotFoundError(

@@ -332,7 +332,7 @@ class UFTTrainer(GRPOTrainer):
 
     def _correct(self, rewards: torch.Tensor) -> torch.Tensor:
         """1.0 where a rollout's total reward (`_total_rewards`) reaches ``hint_success_reward``, 0.0 below, NaN where
-        unscorable."""
+        unscorable: ``uft_trl.tasks.base.is_correct`` on a tensor."""
         return (rewards >= self.args.hint_success_reward).float().masked_fill(rewards.isnan(), torch.nan)
 
     def _update_levels(self, local_rows: list[int]) -> None:
@@ -449,7 +449,7 @@ class UFTTrainer(GRPOTrainer):
         if not args.uses_hints:
             return _CardMethod(summary, "GRPO", GRPOTrainer._paper, ["trl", "grpo", "uft-trl"])
         tags = [*cls._tag_names, "uft-trl"]
-        if method is not None and method.name in ("uft", "adaptive"):
+        if method is not None and method.is_uft:
             return _CardMethod(summary, cls._name, cls._paper, tags)
         # R3, staged and other schedules: hints on GRPO as in the paper's baselines, not UFT itself
         name = f"GRPO with {args.hint_schedule} hints" + (" and a hint NLL term" if args.sft_loss_coef else "")

@@ -48,6 +48,7 @@ class HintSchedule:
     """
 
     per_prompt = False
+    uses_hints = True  # False: never reveals anything, so the run is plain GRPO (no hint column needed)
 
     def probability(self, step: int, params: ScheduleParams) -> float:
         raise NotImplementedError
@@ -84,6 +85,8 @@ class Constant(HintSchedule):
 
 class NoHints(HintSchedule):
     """Plain RFT (GRPO)."""
+
+    uses_hints = False
 
     def probability(self, step, params):
         return 0.0

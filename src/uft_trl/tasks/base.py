@@ -82,7 +82,14 @@ ASSISTANT_PREFIX = "Assistant: Let me solve this step by step.\n<think> "
 # Completions are model output and may be adversarial (megabyte strings): everything below is a
 # constant number of linear scans (find/rfind/count), never a backtracking regex.
 _THINK_CLOSE = "</think>"
-_OPEN, _CLOSE = "<answer>", "</answer>"
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+FULL_REWARD = 1.0  # a task's reward for a correct answer (0.1: well-formed but wrong, 0.0: no answer)
+
+
+def is_correct(reward: float | None, threshold: float = FULL_REWARD) -> bool:
+    """The one correctness rule: a reward that reaches ``threshold`` (the full reward unless a run says otherwise,
+    as ``UFTConfig.hint_success_reward`` may); an unscorable rollout (None or NaN) is not correct."""
+    return reward is not None and reward == reward and reward >= threshold
 
 
 def format_instruction(example: str) -> str:
@@ -126,9 +133,9 @@ def completion_text(completion: Any) -> str:
 
 def extract_answer(text: str) -> str | None:
     """The content of the last ``<answer>...</answer>`` block, stripped; None when absent."""
-    end = text.rfind(_CLOSE)
-    start = text.rfind(_OPEN, 0, end) if end >= 0 else -1
-    return None if start < 0 else text[start + len(_OPEN) : end].strip()
+    end = text.rfind(ANSWER_CLOSE)
+    start = text.rfind(ANSWER_OPEN, 0, end) if end >= 0 else -1
+    return None if start < 0 else text[start + len(ANSWER_OPEN) : end].strip()
 
 
 def is_well_formed(text: str) -> bool:
@@ -136,8 +143,8 @@ def is_well_formed(text: str) -> bool:
     close = text.rfind(_THINK_CLOSE)
     if close < 0:
         return False
-    start = text.find(_OPEN, close)
-    return start >= 0 and text.count(_OPEN, start + 1) == 0 and text.find(_CLOSE, start) >= 0
+    start = text.find(ANSWER_OPEN, close)
+    return start >= 0 and text.count(ANSWER_OPEN, start + 1) == 0 and text.find(ANSWER_CLOSE, start) >= 0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import math_verify
 from datasets import Dataset
 from math_verify.errors import TimeoutException
 
-from ..data import load_split
+from ..files import load_split
 from ..hints import StepSplitter, get_splitter
 from . import math_sandbox as sandbox
 from .base import Task, make_prompt, make_reward

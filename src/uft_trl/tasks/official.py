@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .base import completion_text
+from .base import ANSWER_CLOSE, ANSWER_OPEN, completion_text
 
 
 CORRECT, WRONG, NO_ANSWER = 1.0, 0.1, 0.0
@@ -35,7 +35,6 @@ MAX_INT_BITS = 100_000  # 99 ** 99 ** 2 has 65k bits; beyond, eval hangs on powe
 _INT_DIGITS_LIMIT = 4_300  # Python >= 3.11 refuses int() of longer digit strings (ValueError)
 
 _HEADERS = ("Assistant:", "<|im_start|>assistant")
-_OPEN, _CLOSE = "<answer>", "</answer>"
 _ROLES = ("knight", "knave")
 
 # Python's re with IGNORECASE matches an ASCII letter to its other case and to these four letters;
@@ -76,11 +75,11 @@ def _after_header(text: str) -> str | None:
 def _last_block(text: str) -> str | None:
     """Content of the last ``<answer>(.*?)</answer>`` match, as ``re.finditer`` pairs them (left to right)."""
     found, pos = None, 0
-    while (start := text.find(_OPEN, pos)) >= 0:
-        end = text.find(_CLOSE, start + len(_OPEN))
+    while (start := text.find(ANSWER_OPEN, pos)) >= 0:
+        end = text.find(ANSWER_CLOSE, start + len(ANSWER_OPEN))
         if end < 0:  # no later opening tag can be closed either
             break
-        found, pos = (start + len(_OPEN), end), end + len(_CLOSE)
+        found, pos = (start + len(ANSWER_OPEN), end), end + len(ANSWER_CLOSE)
     return None if found is None else text[found[0] : found[1]]
 
 

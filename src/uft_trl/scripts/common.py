@@ -1,0 +1,213 @@
+"""What the commands share: the one-line usage error, TRL's parser, the embedded default, the run's datasets.
+
+Torch-free at import, so ``uft-trl COMMAND --help`` answers at once; the heavy imports happen inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from importlib.resources import files
+from pathlib import Path
+
+from ..arguments import UFTScriptArguments
+from ..tasks import get_task
+
+
+DEFAULT_CONFIG = files("uft_trl") / "default.yaml"
+DEFAULT_TASK = "search_tree"
+logger = logging.getLogger("uft_trl")
+
+
+class UsageError(Exception):
+    """A mistake on the command line: printed as one line with the fix, exit code 2."""
+
+
+def trl_parser(dataclass_types, command: str):
+    """TRL's parser, raising UsageError instead of printing the usage of ~300 options."""
+    from trl import TrlParser
+
+    class Parser(TrlParser):
+        def error(self, message):
+            raise UsageError(f"{message} (`uft-trl {command} --help` lists the options)")
+
+    return Parser(dataclass_types, prog=f"uft-trl {command}")
+
+
+def flag_value(argv: list[str], flag: str) -> str | None:
+    """The value of ``--flag VALUE`` or ``--flag=VALUE`` (``flag`` with or without its dashes): ``""`` for a flag
+    given last without a value, None for a flag not given."""
+    flag = flag if flag.startswith("--") else f"--{flag}"
+    for i, arg in enumerate(argv):
+        if arg == flag:
+            return argv[i + 1] if i + 1 < len(argv) else ""
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def config_flag_split(argv: list[str]) -> list[str]:
+    """``--config=FILE`` as ``--config FILE``: the only form TRL's parser reads."""
+    out: list[str] = []
+    for arg in argv:
+        out += ["--config", arg.split("=", 1)[1]] if arg.startswith("--config=") else [arg]
+    return out
+
+
+def with_cpu_check(argv: list[str], command: str) -> list[str]:
+    """``--cpu_check`` (or ``cpu_check: true`` in the YAML): the run's own flags, then the shrinking ones it lacks."""
+    from .. import cpu_check
+
+    config = flag_value(argv, "--config")
+    settings = {}
+    if config is not None and Path(config).is_file():
+        import yaml
+
+        settings = yaml.safe_load(Path(config).read_text()) or {}
+    if not cpu_check.requested(argv, settings):
+        return argv
+    logger.info("--cpu_check: a run of seconds on the CPU with this config's method, loss, hints and scoring")
+    return argv + cpu_check.overrides(argv, command)
+
+
+def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
+    """Without --config and --model_name_or_path: the embedded offline default, with the chosen task's own settings.
+
+    Returns the settings the parser did not know (hint fields, for ``sft``). An explicit --config must exist.
+    """
+    config = flag_value(argv, "--config")
+    if config is not None:
+        if not Path(config).is_file():
+            raise UsageError(f"config file {config} not found; recipes are under recipes/<task>/<model>/<method>.yaml")
+        return []
+    if flag_value(argv, "--model_name_or_path") is not None:
+        return []
+    import yaml
+
+    settings = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    task = get_task(flag_value(argv, "--task") or settings["task"])
+    settings.update(task.run_defaults)
+    if command == "sft":
+        settings["output_dir"] = "outputs/default-sft"
+        settings.pop("loss_type", None)  # GRPO's loss; SFTConfig's loss_type is another field (nll, dft)
+    logger.info("no --config given: the embedded offline default (%s) for task %s", DEFAULT_CONFIG, task.name)
+    if task.name != DEFAULT_TASK:
+        logger.info(
+            "the embedded tiny model starts from random weights: on %s this run checks the pipeline, it does not "
+            "learn the task; for a real run pass --model_name_or_path or a recipe (recipes/README.md)",
+            task.name,
+        )
+    return parser.set_defaults_with_config(**settings)
+
+
+def parse_run_args(argv: list[str], command: str):
+    """(parser, the arguments it read, (script, training, model) arguments) of ``train`` or ``sft``: the YAML, the
+    command line, ``--cpu_check`` and the embedded default, as the command runs them."""
+    from trl import ModelConfig, SFTConfig
+
+    from ..config import UFTConfig
+
+    argv = with_cpu_check(config_flag_split(argv), command)
+    parser = trl_parser((UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig), command)
+    apply_embedded_default(parser, argv, command)  # for sft, the default's hint settings do not apply
+    return parser, argv, parser.parse_args_and_config(argv)
+
+
+def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool:
+    """Log to wandb offline when no API key is configured, instead of prompting for a login."""
+    if not report_to or "wandb" not in report_to or os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    if netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore"):
+        return False
+    os.environ["WANDB_MODE"] = "offline"
+    logger.info("no wandb API key: logging offline (sync later with `wandb sync`)")
+    return True
+
+
+def finish_wandb_run() -> None:
+    from transformers import is_wandb_available
+
+    if is_wandb_available():
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+
+
+def scored_with(scoring: str, task, *datasets):
+    """The reward of a scoring mode and the datasets it can read: ``official`` adds the columns its scorers need."""
+    from ..tasks import scoring_reward
+
+    reward = scoring_reward(scoring, task)
+    if scoring == "project":
+        return (reward, *datasets)
+    from ..data import with_official_columns
+
+    return (reward, *(None if d is None else with_official_columns(d, task) for d in datasets))
+
+
+def run_datasets(script_args: UFTScriptArguments, hint_column: str = "hint"):
+    """Train and test rows of a run, from the script arguments (a few of them under ``--cpu_check``)."""
+    from ..data import load_run_datasets
+    from ..files import looks_local
+
+    task = get_task(script_args.task)
+    dataset_name = script_args.dataset_name
+    if script_args.cpu_check and dataset_name and looks_local(dataset_name) and not Path(dataset_name).exists():
+        if task.build is None:
+            raise UsageError(
+                f"--cpu_check: dataset {dataset_name} not found and task {task.name} has no generator to stand in; "
+                "get the data first (recipes/README.md, 'Data') or pass --dataset_name"
+            )
+        logger.info("--cpu_check: %s not found; generated %s rows stand in", dataset_name, task.name)
+        dataset_name = script_args.dataset_name = None  # the card and result name the rows trained on
+    train, test = load_run_datasets(
+        task,
+        dataset_name=dataset_name,
+        dataset_format=script_args.dataset_format,
+        train_split=script_args.dataset_train_split,
+        test_split=script_args.dataset_test_split,
+        num_train=script_args.num_train,
+        num_test=script_args.num_test,
+        seed=script_args.task_seed,
+        options=script_args.generator_options(),
+        hint_column=hint_column,
+    )
+    if script_args.cpu_check and len(train) > script_args.num_train:
+        train = train.select(range(script_args.num_train))
+    return train, test
+
+
+class OptionParser(argparse.ArgumentParser):
+    """``eval`` and ``data``: every option under both spellings (``--num-samples``, ``--num_samples``) as ``train``
+    takes TRL's snake_case; a mistake is one line with the fix, as everywhere in the command line."""
+
+    def add_argument(self, *names, **kwargs):
+        spellings = [*names]
+        for name in names:
+            if name.startswith("--"):
+                for other in (name.replace("-", "_"), name.replace("_", "-")):
+                    other = "--" + other[2:]
+                    if other not in spellings:
+                        spellings.append(other)
+        return super().add_argument(*spellings, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
+
+
+def count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse

@@ -1,0 +1,143 @@
+"""``uft-trl eval``: no-hint accuracy of a model on a task, or per data source of a suite file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from ..arguments import parse_options
+from ..tasks import get_task, task_names
+from .common import OptionParser, UsageError, count, logger, scored_with
+
+
+def main(argv: list[str]) -> None:
+    parser = OptionParser(
+        prog="uft-trl eval",
+        description="No-hint accuracy of a model: on one task (--task), or per data source of a file that mixes "
+        "them (--dataset without --task, e.g. the official data/others/test.parquet).",
+    )
+    parser.add_argument("--model", required=True, help="model path or Hub id ('tiny' for an untrained tiny model)")
+    parser.add_argument("--task", help=f"one of {', '.join(task_names())}; omit to evaluate --dataset per data source")
+    parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
+    parser.add_argument("--dataset", help="official-UFT-schema file/dir/Hub id; default: generated test data")
+    parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--n",
+        type=count(0),
+        default=1024,
+        help="number of problems (per data source for a suite); 0: every row of --dataset",
+    )
+    parser.add_argument("--num-samples", type=count(1), default=1, help="k for sampled pass@k (1: greedy only)")
+    parser.add_argument(
+        "--scoring",
+        choices=["project", "official", "both"],
+        help="answer scoring: the project's verifiers, the paper's official scorers, or both "
+        "(default: project for a task, both for a suite)",
+    )
+    parser.add_argument("--max-new-tokens", type=count(1))
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=count(1), default=64)
+    parser.add_argument("--seed", type=int, default=1, help="seed of generated test data")
+    parser.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
+    parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task or suite>.json)")
+    args = parser.parse_args(argv)
+    if args.task is None and args.dataset is None:
+        raise UsageError("give --task (generated test data) or --dataset (a file in the official UFT schema)")
+    suite = args.task is None
+    report = evaluate_suite_file(args) if suite else evaluate_model(args)
+    out = Path(args.out) if args.out else default_report_path(args.model, "suite" if suite else report["task"])
+    replaced = out.exists()  # only an explicit --out: the default path is a new file
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    if suite:
+        from ..evaluation import suite_table
+
+        print(suite_table(report))
+    else:
+        print(task_table(report))
+    logger.info("report written to %s%s", out, " (replacing the file there)" if replaced else "")
+
+
+def task_table(report: dict) -> str:
+    """What was evaluated, then the scores as the suite's Markdown table: a row per difficulty level, then overall."""
+    scores = [key for key in report if key.startswith(("pass@", "mean@"))]
+    difficulty = next((key for key in report if key.startswith("by_")), None)
+    levels = list(report[difficulty].items()) if difficulty else []
+    name = difficulty[len("by_") :] if difficulty else "problems"
+    lines = [
+        f"{report['task']}: model {report['model']}, {report['scoring']} scoring, no hints, {report['backend']}",
+        f"| {name} | n | " + " | ".join(scores) + " |",
+        "|---|---|" + "---|" * len(scores),
+    ]
+    for level, entry in [*levels, ("**overall**", report)]:
+        lines.append(f"| {level} | {entry['n']} | " + " | ".join(f"{entry[key]:.3f}" for key in scores) + " |")
+    return "\n".join(lines)
+
+
+def generator(args: argparse.Namespace, max_new_tokens: int):
+    """(backend name, generate function): vLLM when installed and a GPU is there, else transformers."""
+    from ..evaluation import transformers_generator, vllm_generator
+    from ..models import model_for_inference
+
+    backend = args.backend
+    if backend == "auto":
+        import importlib.util
+
+        import torch
+
+        backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
+    if backend == "vllm":
+        return backend, vllm_generator(args.model, max_new_tokens, args.temperature)
+    model, tokenizer = model_for_inference(args.model)
+    return backend, transformers_generator(
+        model, tokenizer, max_new_tokens, args.batch_size, args.temperature, progress=True
+    )
+
+
+def evaluate_model(args: argparse.Namespace) -> dict:
+    from ..evaluation import evaluate
+
+    task = get_task(args.task)
+    if args.dataset:
+        from ..data import load_uft_dataset
+
+        dataset = load_uft_dataset(args.dataset, split=args.split, task=task.name, hint_column=None)
+    else:
+        dataset = task.generate(args.n, seed=args.seed, **parse_options(args.task_options))
+    dataset = dataset.select(range(min(args.n, len(dataset)))) if args.n else dataset
+    scoring = args.scoring or "project"
+    if scoring == "both":
+        raise UsageError("--scoring both is for a suite (--dataset without --task); choose project or official")
+    reward, dataset = scored_with(scoring, task, dataset)
+    backend, generate = generator(args, args.max_new_tokens or task.max_completion_length)
+    report = evaluate(dataset, reward, generate, args.num_samples, task.difficulty)
+    return {"model": args.model, "task": task.name, "scoring": scoring, "backend": backend, "hints": False, **report}
+
+
+def evaluate_suite_file(args: argparse.Namespace) -> dict:
+    """Greedy accuracy per data source and overall, as the paper's evaluation (no hints)."""
+    from ..data import load_suite
+    from ..evaluation import evaluate_suite
+    from ..tasks import SCORINGS
+
+    sources = load_suite(args.dataset, args.split)
+    if args.n:
+        sources = {name: rows.select(range(min(args.n, len(rows)))) for name, rows in sources.items()}
+    scorings = SCORINGS if args.scoring in (None, "both") else (args.scoring,)
+    backend, generate = generator(args, args.max_new_tokens or 1024)
+    report = evaluate_suite(sources, generate, scorings)
+    return {"model": args.model, "dataset": args.dataset, "backend": backend, "hints": False, "greedy": True, **report}
+
+
+def default_report_path(model: str, name: str) -> Path:
+    """``eval_<name>.json`` in the model folder (else here), numbered ``eval_<name>-2.json``, ... when taken: a second
+    eval (another --n, --seed, --temperature, ...) must not erase the first, and a number needs no naming scheme for
+    every option; the log line names the file."""
+    folder = Path(model) if os.path.isdir(model) else Path()
+    path, number = folder / f"eval_{name}.json", 1
+    while path.exists():
+        number += 1
+        path = folder / f"eval_{name}-{number}.json"
+    return path
