@@ -6,7 +6,10 @@ Builds on ``benchmarks/method_table.py`` (its tasks, tokenizer, base model, trai
 * difficulty mix: Countdown with 3, 4 and 5 numbers, Knights and Knaves with 2, 3 and 4 people
   (``HARD_DEFAULTS``); training, validation and test sets hold the same number of problems of each size.
   Validation and test problems never appear among the training problems (dropped and replaced).
-* base: the tiny model SFT'd from scratch on the easy size only, shared by every method of a seed.
+* base: the tiny model SFT'd from scratch on the easy size only, shared by every method of a seed; with
+  ``--finishing-base``, also on the harder sizes from all but the last one or two chunks of their reasoning (it can
+  finish a hard problem from a long hint, never start one: the paper's regime). Each base is checked before any
+  method runs (``regime``): its accuracy with 0-100% of the reasoning after the prompt, per size.
 * budget: every method trains on ``steps x prompts`` problems drawn from a pool of ``--train-per-size`` problems
   per size, so each problem is seen several times (adaptive hints need revisits to differ from the cosine schedule).
 * learning rate: every method runs every rate of ``--learning-rates`` on the first seed; the rate with the best
@@ -20,9 +23,10 @@ Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes 
     python benchmarks/hard_problems.py                                   # everything: both tasks, 3 seeds (hours)
     python benchmarks/hard_problems.py --tasks countdown --seeds 0 --methods rft uft --learning-rates 3e-4
     python benchmarks/hard_problems.py --report-only                     # tables and plot from the saved runs
+    python benchmarks/hard_problems.py --finishing-base --bases-only --seeds 0   # the regime check of a base only
 
-Writes docs/NAME.{json,md,png} and docs/NAME_curves.png, NAME = hard_problems (or hard_problems_finishing with
-``--finishing-base``).
+Writes docs/NAME.{json,md,png}, docs/NAME_curves.png and docs/NAME_regime.png (the bases' regime check), NAME =
+hard_problems (or hard_problems_finishing with ``--finishing-base``).
 """
 
 from __future__ import annotations

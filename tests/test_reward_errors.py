@@ -217,4 +217,4 @@ def test_a_failing_reward_stops_training_as_in_grpo(tmp_path, model, tokenizer, 
         uft.train()
     assert type(from_uft.value) is type(from_grpo.value) and str(from_uft.value) == str(from_grpo.value)
     assert uft.state.global_step == grpo.state.global_step == 0
-    assert uft._pending_hint_ids is None  # the hint ids of the failed batch are not left for the next one
+    assert uft._batch.pending_hint_ids is None  # the hint ids of the failed batch are not left for the next one

@@ -13,7 +13,9 @@ from typing import Any
 from trl import ScriptArguments
 
 from .hints import HINT_BOUNDARIES, get_schedule, get_splitter
-from .hints.adaptive import MAX_STEP
+from .hints.adaptive import check_search
+from .hints.schedules import check_hint_steps
+from .hints.tokens import check_boundary
 from .tasks.base import FULL_REWARD
 
 
@@ -136,22 +138,15 @@ class HintArguments:
                 f"hint_p_low ({self.hint_p_low}) is above hint_p_high ({self.hint_p_high}): hints would grow over "
                 "training; p_high is the reveal probability at the start, p_low at the end of the hint horizon."
             )
-        if self.hint_steps <= 0:
-            raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {self.hint_steps}.")
+        check_hint_steps(self.hint_steps)
         if self.hint_max_chunks < 1:
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.hint_max_tokens is not None and self.hint_max_tokens < 0:
             raise ValueError(f"hint_max_tokens must be non-negative or None, got {self.hint_max_tokens}.")
-        if not 0.0 < self.hint_target_success < 1.0:
-            raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {self.hint_target_success}.")
-        if not 0.0 < self.hint_adapt_rate <= MAX_STEP:
-            raise ValueError(f"hint_adapt_rate must lie in (0, {MAX_STEP}], got {self.hint_adapt_rate}.")
+        check_search(self.hint_target_success, self.hint_adapt_rate)
         if self.max_prompt_hint_length is not None and self.max_prompt_hint_length < 1:
             raise ValueError(f"max_prompt_hint_length must be positive or None, got {self.max_prompt_hint_length}.")
-        if self.hint_token_boundary not in HINT_BOUNDARIES:
-            raise ValueError(
-                f"hint_token_boundary must be one of {HINT_BOUNDARIES}, got {self.hint_token_boundary!r}."
-            )
+        check_boundary(self.hint_token_boundary)
         if self.sft_loss_coef < 0:
             raise ValueError(f"sft_loss_coef must be non-negative, got {self.sft_loss_coef}.")
 

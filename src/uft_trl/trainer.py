@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,7 +31,6 @@ from trl import GRPOTrainer
 
 from .config import UFTConfig
 from .hints import (
-    AdaptiveLevels,
     ScheduleParams,
     StepSplitter,
     draw_hint_length,
@@ -40,7 +40,6 @@ from .hints import (
     resolve_hint_steps,
     solution_steps,
 )
-from .hints.adaptive import STATE_FILE
 from .methods import method_of
 
 
@@ -169,24 +168,15 @@ class UFTTrainer(GRPOTrainer):
                 "vision-language models, rollout functions and tools are not supported."
             )
         self._schedule = schedule
-        self._pending_hint_ids: list[list[int]] | None = None
-        self._hint_window = 0  # > 0 only inside the training forward pass of _compute_loss
-        self._hint_logps: torch.Tensor | None = None
-        self._last_rewards: torch.Tensor | None = None
-        self._truncated: list[bool] = []
+        self._batch = _BatchState()
         self._warned_truncation = False
         self.card_facts: dict[str, Any] = {}  # extra rows for the model card, e.g. the task and final accuracy
-        self._levels: AdaptiveLevels | None = None
+        self._levels = None  # a per-prompt schedule's state (hints.schedules.HintSchedule.prompt_state)
         if schedule.per_prompt:
             column = args.hint_difficulty_column
-            self._levels = AdaptiveLevels(
-                len(train_dataset),
-                args.hint_target_success,
-                args.hint_adapt_rate,
-                difficulties=None if column is None else train_dataset[column],
-                max_chunks=args.hint_max_chunks,
-            )
-            self.add_callback(_SaveAdaptiveLevels(self))
+            difficulties = None if column is None else train_dataset[column]
+            self._levels = schedule.prompt_state(len(train_dataset), args, difficulties)
+            self.add_callback(_SavePromptLevels(self))
 
     def _check_hint_column(self, dataset: Dataset, column: str) -> None:
         if column not in dataset.column_names:
@@ -251,7 +241,7 @@ class UFTTrainer(GRPOTrainer):
                 )
                 drawn[group] = (text, hint_ids, kept / len(steps), kept < revealed)
         rows = [drawn[(first_row + i) // self.num_generations] for i in range(len(inputs))]
-        texts, ids, fractions, self._truncated = (list(column) for column in zip(*rows, strict=True))
+        texts, ids, fractions, self._batch.truncated = (list(column) for column in zip(*rows, strict=True))
         self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
         return texts, ids, fractions
 
@@ -284,13 +274,13 @@ class UFTTrainer(GRPOTrainer):
             images, multimodal_fields = None, {}
         else:
             prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
-        if self._pending_hint_ids is not None:
-            prompt_ids = [list(ids) + hint for ids, hint in zip(prompt_ids, self._pending_hint_ids, strict=True)]
+        if self._batch.pending_hint_ids is not None:
+            prompt_ids = [list(ids) + hint for ids, hint in zip(prompt_ids, self._batch.pending_hint_ids, strict=True)]
         return prompt_ids, images, multimodal_fields
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        self._last_rewards = rewards_per_func  # gathered over processes
+        self._batch.rewards = rewards_per_func  # gathered over processes
         return rewards_per_func
 
     def _generate_and_score_completions(self, inputs):
@@ -299,15 +289,15 @@ class UFTTrainer(GRPOTrainer):
             hints, hint_ids, fractions = self._draw_hints(inputs)
         else:
             hints, hint_ids, fractions = [""] * len(inputs), [[] for _ in inputs], [0.0] * len(inputs)
-            self._truncated = [False] * len(inputs)
+            self._batch.truncated = [False] * len(inputs)
         inputs = [{**row, "hint_text": text} for row, text in zip(inputs, hints, strict=True)]
         self._log_completion_extra("hint", hints)
 
-        self._pending_hint_ids = hint_ids if training and self.args.uses_hints else None
+        self._batch.pending_hint_ids = hint_ids if training and self.args.uses_hints else None
         try:
             output = super()._generate_and_score_completions(inputs)
         finally:
-            self._pending_hint_ids = None
+            self._batch.pending_hint_ids = None
 
         if training and self.args.uses_hints:
             device = self.accelerator.device
@@ -317,7 +307,7 @@ class UFTTrainer(GRPOTrainer):
             output["hint_mask"] = (positions >= width - lengths.unsqueeze(1)).long() * output["prompt_mask"]
             output["num_hint_tokens"] = self.accelerator.gather(lengths.sum()).sum()
             self._log_hint_metrics(
-                lengths, torch.tensor(fractions, device=device), torch.tensor(self._truncated, device=device)
+                lengths, torch.tensor(fractions, device=device), torch.tensor(self._batch.truncated, device=device)
             )
             if self._levels is not None:
                 self._update_levels([row[PROMPT_INDEX] for row in inputs])
@@ -325,9 +315,9 @@ class UFTTrainer(GRPOTrainer):
 
     def _total_rewards(self) -> torch.Tensor:
         """Each rollout's weighted reward over all processes, NaN where no reward could score it (as TRL does)."""
-        weights = self.reward_weights.to(self._last_rewards.device)
-        rewards = (self._last_rewards * weights).nansum(dim=1)
-        rewards[torch.isnan(self._last_rewards).all(dim=1)] = torch.nan
+        weights = self.reward_weights.to(self._batch.rewards.device)
+        rewards = (self._batch.rewards * weights).nansum(dim=1)
+        rewards[torch.isnan(self._batch.rewards).all(dim=1)] = torch.nan
         return rewards
 
     def _correct(self, rewards: torch.Tensor) -> torch.Tensor:
@@ -372,7 +362,7 @@ class UFTTrainer(GRPOTrainer):
         metrics["uft/hint_tokens"].append(all_lengths.mean().item())
         hinted = all_lengths > 0
         metrics["uft/hinted_fraction"].append(hinted.float().mean().item())
-        if self._last_rewards is not None:
+        if self._batch.rewards is not None:
             rewards = self._total_rewards()
             if hinted.any():
                 metrics["uft/reward_hinted"].append(torch.nanmean(rewards[hinted]).item())
@@ -392,16 +382,17 @@ class UFTTrainer(GRPOTrainer):
     # ----------------------------------------------------------------------------------------- checkpoints
 
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
-        """GRPOTrainer's ``train``, restoring the adaptive hint levels of the checkpoint it resumes from."""
+        """GRPOTrainer's ``train``, restoring the per-prompt hint levels of the checkpoint it resumes from."""
         if self._levels is not None and resume_from_checkpoint:
             folder = resume_from_checkpoint
             if folder is True:
                 folder = get_last_checkpoint(self.args.output_dir)
-            path = os.path.join(str(folder), STATE_FILE) if folder else None
+            state_file = self._schedule.state_file
+            path = os.path.join(str(folder), state_file) if folder else None
             if path is None or not os.path.isfile(path):
                 raise ValueError(
-                    f"Resuming an adaptive-hint run needs {STATE_FILE} in the checkpoint ({folder}); it is written "
-                    "with every checkpoint of such a run."
+                    f"Resuming a {self.args.hint_schedule}-hint run needs {state_file} in the checkpoint ({folder}); "
+                    "it is written with every checkpoint of such a run."
                 )
             with np.load(path) as state:
                 self._levels.load_state_dict(state)
@@ -495,7 +486,7 @@ class UFTTrainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------ loss
 
     def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs):
-        window = self._hint_window
+        window = self._batch.hint_window
         if not window:
             return super()._get_per_token_logps_and_entropies(
                 model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
@@ -503,7 +494,7 @@ class UFTTrainer(GRPOTrainer):
         logps, entropies, aux_loss = super()._get_per_token_logps_and_entropies(
             model, input_ids, attention_mask, logits_to_keep + window, *args, **kwargs
         )
-        self._hint_logps = logps[:, :window]
+        self._batch.hint_logps = logps[:, :window]
         entropies = None if entropies is None else entropies[:, window:]
         return logps[:, window:], entropies, aux_loss
 
@@ -514,12 +505,12 @@ class UFTTrainer(GRPOTrainer):
 
         # Hints sit right before the completion; the first prompt token has no prediction to score.
         window = min(int(hint_mask.sum(dim=1).max().item()), hint_mask.size(1) - 1)
-        self._hint_window, self._hint_logps = window, None
+        self._batch.hint_window, self._batch.hint_logps = window, None
         try:
             loss = super()._compute_loss(model, inputs)
         finally:
-            self._hint_window = 0
-        hint_logps, self._hint_logps = self._hint_logps, None
+            self._batch.hint_window = 0
+        hint_logps, self._batch.hint_logps = self._batch.hint_logps, None
         mask = hint_mask[:, hint_mask.size(1) - window :].to(loss.dtype)
         nll_sum = -(hint_logps * mask).sum() if window else loss.new_zeros(())
 
@@ -547,8 +538,20 @@ class UFTTrainer(GRPOTrainer):
         return token_nll.sum() / normalizer
 
 
-class _SaveAdaptiveLevels(TrainerCallback):
-    """Writes the adaptive hint levels into each checkpoint folder, next to the optimizer state."""
+@dataclass
+class _BatchState:
+    """What the overrides of one generation batch and one loss pass hand each other (TRL's methods call each other,
+    so it cannot travel in arguments): one object, each field set and cleared where the comment says."""
+
+    pending_hint_ids: list[list[int]] | None = None  # _generate_and_score_completions -> _tokenize_prompts
+    truncated: list[bool] = field(default_factory=list)  # _draw_hints -> the hint metrics
+    rewards: torch.Tensor | None = None  # _calculate_rewards (all processes) -> levels, metrics
+    hint_window: int = 0  # > 0 only inside _compute_loss: the hint positions the forward pass also scores
+    hint_logps: torch.Tensor | None = None  # _get_per_token_logps_and_entropies -> _compute_loss
+
+
+class _SavePromptLevels(TrainerCallback):
+    """Writes a per-prompt schedule's levels into each checkpoint folder, next to the optimizer state."""
 
     def __init__(self, trainer: UFTTrainer):
         self.trainer = trainer
@@ -557,7 +560,7 @@ class _SaveAdaptiveLevels(TrainerCallback):
         if state.is_world_process_zero:
             folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             os.makedirs(folder, exist_ok=True)
-            np.savez(os.path.join(folder, STATE_FILE), **self.trainer._levels.state_dict())
+            np.savez(os.path.join(folder, self.trainer._schedule.state_file), **self.trainer._levels.state_dict())
 
 
 # ----------------------------------------------------------------------------------------------- model card

@@ -44,14 +44,33 @@ MAX_STEP = 0.5  # the search never moves a level by more than half the solution 
 LEVEL, STEP, RUN = range(3)  # columns of the per-row state (RUN: signed count of moves one way)
 
 
+def check_search(target: float, first_step: float) -> None:
+    """The search's settings (``hint_target_success``, ``hint_adapt_rate``), checked when the config is made and
+    when the levels are built."""
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {target}.")
+    if not 0.0 < first_step <= MAX_STEP:
+        raise ValueError(f"hint_adapt_rate must lie in (0, {MAX_STEP}], got {first_step}.")
+
+
 class Adaptive(HintSchedule):
     """The ``adaptive`` schedule: per-prompt levels kept by :class:`AdaptiveLevels`; ``probability(t)`` is UFT's
     cosine level, reported beside them for comparison."""
 
     per_prompt = True
+    state_file = STATE_FILE
 
     def probability(self, step, params):
         return SCHEDULES["cosine"].probability(step, params)
+
+    def prompt_state(self, size, args, difficulties=None):
+        return AdaptiveLevels(
+            size,
+            args.hint_target_success,
+            args.hint_adapt_rate,
+            difficulties=difficulties,
+            max_chunks=args.hint_max_chunks,
+        )
 
 
 SCHEDULES["adaptive"] = Adaptive()
@@ -69,10 +88,7 @@ class AdaptiveLevels:
         difficulties: Sequence | None = None,
         max_chunks: int = 5,
     ):
-        if not 0.0 < target < 1.0:
-            raise ValueError(f"hint_target_success must lie strictly between 0 and 1, got {target}.")
-        if not 0.0 < first_step <= MAX_STEP:
-            raise ValueError(f"hint_adapt_rate must lie in (0, {MAX_STEP}], got {first_step}.")
+        check_search(target, first_step)
         self.target, self.first_step = target, first_step
         self.min_step = min(0.5 / max_chunks, first_step)  # half a chunk: finer levels draw the same hints
         self.rows = np.full((size, 3), np.nan, dtype=np.float64)  # level, step, run; NaN: unseen

@@ -21,8 +21,9 @@ and ``T = hint_steps``:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,11 +45,19 @@ class HintSchedule:
 
     Subclasses override ``probability``; the default draw is ``Binomial(num_chunks, p(t))``.
     Schedules that are not Binomial (staged, uniform) override ``revealed_chunks`` too. A schedule with
-    ``per_prompt = True`` (``adaptive``) gives each prompt its own level, kept by the trainer.
+    ``per_prompt = True`` (``adaptive``) gives each prompt its own level, in the state its ``prompt_state``
+    builds; the trainer holds it, feeds it each group's success and checkpoints it, without knowing its rule.
     """
 
-    per_prompt = False
+    per_prompt = False  # True: each prompt has its own level, kept in the state ``prompt_state`` builds
     uses_hints = True  # False: never reveals anything, so the run is plain GRPO (no hint column needed)
+    state_file: str | None = None  # a per-prompt schedule's state in each checkpoint folder
+
+    def prompt_state(self, size: int, args: Any, difficulties: Sequence | None = None) -> Any:
+        """A ``per_prompt`` schedule's state for a dataset of ``size`` rows, built once per run from the run's
+        ``UFTConfig``: ``level(row, step, params)``, ``update(rows, success, step, params)`` (the levels drawn),
+        ``seen()``, ``state_dict()`` and ``load_state_dict(state)``. None for the other schedules."""
+        return None
 
     def probability(self, step: int, params: ScheduleParams) -> float:
         raise NotImplementedError
@@ -220,9 +229,14 @@ def draw_hint_length(
     return boundaries[min(whole + int(rng.random() < scaled - whole), chunks)]
 
 
+def check_hint_steps(hint_steps: float) -> None:
+    """``hint_steps`` is a number of steps or, below 1, a fraction of the run: positive either way."""
+    if hint_steps <= 0:
+        raise ValueError(f"hint_steps must be positive (steps, or a fraction below 1), got {hint_steps}.")
+
+
 def resolve_hint_steps(hint_steps: float, max_steps: int) -> int:
     """``hint_steps`` in training steps: a value below 1 is a fraction of the run, as transformers' ``save_steps``."""
-    if hint_steps <= 0:
-        raise ValueError(f"hint_steps must be positive, got {hint_steps}.")
+    check_hint_steps(hint_steps)
     resolved = math.ceil(hint_steps * max_steps) if hint_steps < 1 else int(hint_steps)
     return max(resolved, 1)

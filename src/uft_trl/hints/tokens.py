@@ -14,6 +14,12 @@ def solution_ids(tokenizer, steps: list[str]) -> list[int]:
     return tokenizer("".join(steps), add_special_tokens=False)["input_ids"]
 
 
+def check_boundary(boundary: str) -> None:
+    """``hint_token_boundary`` must be one of ``HINT_BOUNDARIES`` (checked when the config is made and when used)."""
+    if boundary not in HINT_BOUNDARIES:
+        raise ValueError(f"hint_token_boundary must be one of {HINT_BOUNDARIES}, got {boundary!r}.")
+
+
 def tokenize_hint(
     tokenizer, steps: list[str], revealed: int, whole: list[int] | None = None, boundary: str = "solution"
 ) -> tuple[str, list[int]]:
@@ -26,8 +32,7 @@ def tokenize_hint(
     (usually one space or newline) are left for the model to generate. ``whole`` is `solution_ids`, when the
     caller already has it. ``boundary="alone"`` keeps the hint tokenized alone, as the official UFT code does.
     """
-    if boundary not in HINT_BOUNDARIES:
-        raise ValueError(f"Unknown hint token boundary {boundary!r}; choose one of {HINT_BOUNDARIES}.")
+    check_boundary(boundary)
     text = hint_text(steps, revealed)
     if not text:
         return "", []
