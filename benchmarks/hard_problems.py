@@ -76,6 +76,9 @@ HARD_DEFAULTS = {
     },
 }
 TUNED = ("sizes", "steps", "prompts", "train_per_size", "base_steps", "test_per_size")
+# --finishing-base: SFT steps of a base that learns the harder sizes' endings too (issue 20's regime check: Countdown
+# at 300 and 900 steps could not yet finish 5-number problems from all but their last chunk)
+FINISHING_BASE_STEPS = {"countdown": 2000, "kk": 400}
 # the trainer's metrics averaged over a run for the diagnosis (hinted phase only where they need hints)
 DIAGNOSTICS = (
     "reward",
@@ -690,9 +693,37 @@ def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
     for key in TUNED:
         if getattr(args, key) is None:
             setattr(resolved, key, HARD_DEFAULTS[task][key])
+    if finishing_base(args) and args.base_steps is None:
+        resolved.base_steps = FINISHING_BASE_STEPS[task]
     resolved.sizes = tuple(resolved.sizes)
     resolved.base_tag = "-finishing" if finishing_base(args) else ""  # its own cached base model
     return resolved
+
+
+def merge(paths: list[str]) -> dict:
+    """One report from reports of other tasks (each task run by its own command, with its own methods and rates):
+    results, setups and chosen rates side by side, the commands joined, missing runs summed."""
+    parts = [json.loads(Path(path).read_text()) for path in paths]
+    tasks = [task for part in parts for task in part["args"]["tasks"]]
+    if len(set(tasks)) < len(tasks):
+        raise SystemExit(f"--merge: every report must hold other tasks, got {tasks}")
+    grids = {
+        json.dumps([part["args"][key] for key in ("learning_rates", "method_learning_rates", "seeds")])
+        for part in parts
+    }
+    if len(grids) > 1:
+        raise SystemExit("--merge: the reports swept other learning rates or seeds; one report must hold one grid")
+    first = parts[0]
+    return {
+        **first,
+        "meta": {**first["meta"], "command": " ; ".join(part["meta"]["command"] for part in parts)},
+        "args": {**first["args"], "tasks": tasks},
+        "setup": {task: setup for part in parts for task, setup in part["setup"].items()},
+        "wall_seconds": sum(part["wall_seconds"] for part in parts),
+        "missing_runs": sum(part.get("missing_runs", 0) for part in parts),
+        "best_learning_rates": {key: rate for part in parts for key, rate in part["best_learning_rates"].items()},
+        "results": [result for part in parts for result in part["results"]],
+    }
 
 
 def main():
@@ -732,6 +763,9 @@ def main():
     parser.add_argument("--out", default="docs")
     parser.add_argument("--work-dir", help="where runs are saved (default: outputs/NAME)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from OUT/NAME.json")
+    parser.add_argument(
+        "--merge", nargs="+", metavar="REPORT.json", help="one report from the reports of runs made one task at a time"
+    )
     parser.add_argument("--bases-only", action="store_true", help="train and check the bases only (the regime)")
     parser.add_argument("--saved-only", action="store_true", help="report the runs saved in the work dir, train none")
     args = parser.parse_args()
@@ -742,6 +776,12 @@ def main():
     # NAME: the reports' file stem and the work dir's default, one per kind of base
     name = "hard_problems_finishing" if args.finishing_base else "hard_problems"
     args.work_dir = args.work_dir or f"outputs/{name}"
+    if args.merge:
+        report = merge(args.merge)
+        (out / f"{report['name']}.json").write_text(json.dumps(report, indent=1))
+        write_reports(report, out)
+        print((out / f"{report['name']}.md").read_text())
+        return
     if args.report_only:
         write_reports(json.loads((out / f"{name}.json").read_text()), out)
         print((out / f"{name}.md").read_text())

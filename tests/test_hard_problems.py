@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import re
+from pathlib import Path
 
 import hard_problems
 import method_table
@@ -309,3 +310,42 @@ def test_a_finishing_base_learns_to_finish_the_harder_sizes_from_a_long_prefix_a
         assert row["prompt"].removesuffix(given) not in held
     args.finishing_base = False
     assert set(hard_problems.prepare("countdown", 0, args)[0]["base_pool"]["num_count"]) == {3}
+
+
+def test_reports_of_one_task_each_merge_into_one_report(tmp_path):
+    def part(task, sizes, accuracy):
+        def result(method, seed):
+            by_size = {str(size): accuracy for size in sizes}
+            test = {"accuracy": accuracy, "by_difficulty": by_size}
+            row = {"task": task, "method": method, "seed": seed, "test": test, "val": test, "train_metrics": []}
+            return row if method == "base" else {**row, "learning_rate": 3e-4}
+
+        args = {"tasks": [task], "seeds": [0, 1], "learning_rates": [3e-4], "method_learning_rates": {}}
+        report = {
+            "meta": {"machine": "test", "date": "today", "command": f"run {task}"},
+            "args": args | {"num_generations": 4, "val_per_size": 9},
+            "setup": {task: {"sizes": sizes}},
+            "wall_seconds": 60,
+            "missing_runs": 1,
+            "best_learning_rates": {f"{task}/uft": 3e-4},
+            "results": [result(method, seed) for method in ("base", "uft") for seed in (0, 1)],
+        }
+        path = tmp_path / f"{task}.json"
+        path.write_text(json.dumps(report))
+        return report, str(path)
+
+    (countdown, first), (kk, second) = part("countdown", [3, 4], 0.25), part("kk", [2, 3], 0.5)
+    merged = hard_problems.merge([first, second])
+    assert merged["args"]["tasks"] == ["countdown", "kk"] and merged["missing_runs"] == 2
+    assert merged["results"] == countdown["results"] + kk["results"]
+    assert merged["best_learning_rates"] == {"countdown/uft": 3e-4, "kk/uft": 3e-4}
+    assert merged["meta"]["command"] == "run countdown ; run kk" and merged["wall_seconds"] == 120
+    hard_problems.write_reports(merged, tmp_path)
+    text = (tmp_path / "hard_problems.md").read_text()
+    assert "## Countdown" in text and "## K&K" in text and "**runs missing: 2**" in text
+    with pytest.raises(SystemExit, match="other tasks"):
+        hard_problems.merge([first, first])
+    kk["args"]["learning_rates"] = [1e-4]
+    Path(second).write_text(json.dumps(kk))
+    with pytest.raises(SystemExit, match="one grid"):
+        hard_problems.merge([first, second])
