@@ -109,9 +109,21 @@ def held_out(task: dict, split: str, per_size: int) -> Dataset:
     return rows.select(keep)
 
 
+_PREPARED: dict[str, tuple[dict, object, int]] = {}
+
+
 def prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
     """Splits (training pool of every size, base pool of the easy size, held-out validation and test), tokenizer
-    and completion budget for one seed; the same on every call."""
+    and completion budget for one seed; the same on every call, so made once per process (a finishing base's pool
+    of every size takes minutes to build)."""
+    key = json.dumps([task_name, seed, run_settings(args)])
+    if key not in _PREPARED:
+        _PREPARED.clear()  # one task and seed at a time: the pools are large
+        _PREPARED[key] = _prepare(task_name, seed, args)
+    return _PREPARED[key]
+
+
+def _prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
     disable_progress_bar()
     spare = 2  # test/validation problems generated per one kept: some repeat a training problem
     task, tokenizer, budget = method_table.prepare_task(
@@ -287,7 +299,7 @@ SETTINGS = (
 
 
 # settings added after runs were saved, with the value those runs had
-LATER_SETTINGS = {"finishing_base": False}
+LATER_SETTINGS = {"finishing_base": False, "base_lr_schedule": "constant"}
 
 
 def run_settings(args) -> dict:
@@ -619,7 +631,8 @@ def plot_curves(results: list[dict], best: dict, tasks: list[str], sizes: dict, 
             axis.set_ylabel("training reward")
         for axis in row[len(sizes[task]) :]:
             axis.axis("off")
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_legend_handles_labels()[0]:  # no RL run logged yet: nothing to name
+        axes[0][0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -754,6 +767,12 @@ def main():
     parser.add_argument("--val-per-size", type=int, default=100)
     parser.add_argument("--num-generations", type=int, default=4)
     parser.add_argument("--base-learning-rate", type=float, default=3e-3)
+    parser.add_argument(
+        "--base-lr-schedule",
+        default="constant",
+        choices=["constant", "cosine"],
+        help="the base's learning-rate schedule (cosine: decays to 0 over the base steps)",
+    )
     parser.add_argument("--scale-rewards", default="group", choices=["group", "batch", "none"])
     parser.add_argument("--prompt-style", default="compact", choices=["compact", "paper"])
     parser.add_argument("--hidden", type=int, default=128)

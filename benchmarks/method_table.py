@@ -229,12 +229,14 @@ class RewardLog(TrainerCallback):
             self.metrics.append({"step": state.global_step, "reward": logs["reward"], **kept})
 
 
-def common_args(run_dir: Path, steps: int, learning_rate: float, seed: int) -> dict:
-    return quiet_cpu_run(run_dir, steps, learning_rate, seed, lr_scheduler_type="constant", logging_steps=5)
+def common_args(run_dir: Path, steps: int, learning_rate: float, seed: int, schedule: str = "constant") -> dict:
+    return quiet_cpu_run(run_dir, steps, learning_rate, seed, lr_scheduler_type=schedule, logging_steps=5)
 
 
-def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir):
-    config = SFTConfig(per_device_train_batch_size=args.prompts, **common_args(run_dir, steps, learning_rate, seed))
+def train_sft(model, tokenizer, task, steps, learning_rate, args, seed, run_dir, schedule: str = "constant"):
+    config = SFTConfig(
+        per_device_train_batch_size=args.prompts, **common_args(run_dir, steps, learning_rate, seed, schedule)
+    )
     trainer = SFTTrainer(
         model=model,
         args=config,
@@ -283,6 +285,8 @@ def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
     """
     vocab = hashlib.sha1(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()[:8]
     name = f"base-{task_name}-h{args.hidden}-l{args.layers}-w{args.base_steps}-lr{args.base_learning_rate}-s{seed}"
+    if getattr(args, "base_lr_schedule", "constant") != "constant":
+        name += f"-{args.base_lr_schedule}"
     path = Path(args.work_dir) / f"{name}{getattr(args, 'base_tag', '')}-{vocab}"
     if not (path / "config.json").is_file():
         model = build_model(
@@ -290,7 +294,10 @@ def base_model(task_name: str, task: dict, tokenizer, seed: int, args):
         )
         if args.base_steps:
             pool = {**task, "train": task["base_pool"]}
-            train_sft(model, tokenizer, pool, args.base_steps, args.base_learning_rate, args, seed, path / "run")
+            schedule = getattr(args, "base_lr_schedule", "constant")
+            train_sft(
+                model, tokenizer, pool, args.base_steps, args.base_learning_rate, args, seed, path / "run", schedule
+            )
         model.save_pretrained(path)
     return Qwen2ForCausalLM.from_pretrained(path)
 
