@@ -274,6 +274,8 @@ def run_unit(unit: dict, args: argparse.Namespace) -> dict:
         **unit,
         "settings": settings,
         "train_seconds": round(seconds, 1),
+        "vocab": len(tokenizer),
+        "max_completion_length": budget,
         "test": method_table.evaluate(model, tokenizer, task, budget),
         "val": method_table.evaluate(model, tokenizer, task, budget, split="val"),
         **({"test_full_hint": {"by_difficulty": hinted["1"]}, "regime": hinted} if unit["method"] == "base" else {}),
@@ -720,17 +722,18 @@ def merge(paths: list[str]) -> dict:
     tasks = [task for part in parts for task in part["args"]["tasks"]]
     if len(set(tasks)) < len(tasks):
         raise SystemExit(f"--merge: every report must hold other tasks, got {tasks}")
-    grids = {
-        json.dumps([part["args"][key] for key in ("learning_rates", "method_learning_rates", "seeds")])
-        for part in parts
-    }
+    grids = {json.dumps([part["args"][key] for key in ("learning_rates", "method_learning_rates")]) for part in parts}
     if len(grids) > 1:
-        raise SystemExit("--merge: the reports swept other learning rates or seeds; one report must hold one grid")
+        raise SystemExit("--merge: the reports swept other learning rates; one report must hold one grid")
     first = parts[0]
     return {
         **first,
         "meta": {**first["meta"], "command": " ; ".join(part["meta"]["command"] for part in parts)},
-        "args": {**first["args"], "tasks": tasks},
+        "args": {
+            **first["args"],
+            "tasks": tasks,
+            "seeds": sorted({s for part in parts for s in part["args"]["seeds"]}),
+        },
         "setup": {task: setup for part in parts for task, setup in part["setup"].items()},
         "wall_seconds": sum(part["wall_seconds"] for part in parts),
         "missing_runs": sum(part.get("missing_runs", 0) for part in parts),
@@ -838,10 +841,14 @@ def main():
     )
     setup = {}
     for task, task_args in per_task.items():
-        _, tokenizer, budget = prepare(task, sweep_seed, task_args)
-        setup[task] = {key: getattr(task_args, key) for key in TUNED} | {
-            "vocab": len(tokenizer),
-            "max_completion_length": budget,
+        # the vocabulary and budget a run recorded; else the prepared task's (minutes for a finishing pool: not
+        # for a report of saved runs, which then leaves them out)
+        saved = next((r for r in results if r["task"] == task and "vocab" in r), None)
+        if saved is None and not args.saved_only:
+            _, tokenizer, budget = prepare(task, sweep_seed, task_args)
+            saved = {"vocab": len(tokenizer), "max_completion_length": budget}
+        setup[task] = {key: getattr(task_args, key) for key in (*TUNED, "base_lr_schedule")} | {
+            key: (saved or {}).get(key) for key in ("vocab", "max_completion_length")
         }
     report = {
         "meta": run_meta(__file__, f"{args.threads} torch thread(s) per run, {args.jobs} run(s) at a time"),

@@ -55,6 +55,9 @@ def test_train_help_is_short_lists_the_uft_options_first_and_imports_no_torch():
         (["eval", "--model", "tiny", "--task", "search_tree", "--n", "-1"], "must be at least 0, got -1"),
         (["eval", "--model", "tiny", "--task", "search_tree", "--num_samples", "0"], "must be at least 1, got 0"),
         (["train", "--hint_p_low", "0.99", "--hint_p_high", "0.5"], "hint_p_low (0.99) is above hint_p_high (0.5)"),
+        (["train", "--hint_token_boundary", "middle"], "hint_token_boundary"),
+        (["train", "--hint_schedule", "adaptive", "--hint_target_success", "1"], "hint_target_success must lie"),
+        (["sft", "--reward_funcs", "examples/my_task.py:format_reward"], "sft learns the reference solutions"),
         # A model that is not there: named, with the fix, at once (no Hub retries for a path).
         (["eval", "--model", "./nope_dir", "--task", "search_tree"], "model folder ./nope_dir not found"),
         (["train", "--model_name_or_path", "nope_dir/", "--use_cpu", "true"], "model folder nope_dir/ not found"),
