@@ -71,8 +71,15 @@ def test_vllm_server_example_builds_its_configuration(tmp_path):
 
 
 def test_vllm_server_example_runs_offline_with_tiny(tmp_path):
+    """Without a server (--tiny) the example is a hinted UFT run on transformers generation: hints drawn, the hint
+    term computed, rewards logged, the model saved where it says."""
     module, trainer = run("vllm_server", tmp_path)
     assert trainer.state.global_step == 3 and not trainer.args.use_vllm
+    logs = trainer.state.log_history
+    assert [log["uft/p"] for log in logs if "uft/p" in log][0] > 0.5  # hinted from the start
+    assert all(math.isfinite(log["uft/hint_nll"]) for log in logs if "uft/hint_nll" in log)
+    assert any("uft/hint_nll" in log for log in logs) and any("reward" in log for log in logs)
+    assert (tmp_path / "vllm_server" / "model.safetensors").is_file()
 
 
 def test_examples_end_on_one_summary_line_and_save_their_model(tmp_path, capsys):
