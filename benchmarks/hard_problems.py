@@ -529,6 +529,8 @@ def plot_regime(results: list[dict], tasks: list[str], sizes: dict, path: Path) 
 def sweep_section(results: list[dict], task: str, seed: int) -> str:
     """Validation accuracy of every swept learning rate (the sweep seed)."""
     runs = [r for r in results if r["task"] == task and r["seed"] == seed and r["method"] != "base"]
+    if not runs:
+        return ""
     rates = sorted({r["learning_rate"] for r in runs})
     lines = ["| method | " + " | ".join(f"lr {rate:g}" for rate in rates) + " |", "|---|" + "---|" * len(rates)]
     for method in METHODS:
@@ -559,6 +561,8 @@ def diagnostics_section(results: list[dict], task: str, best: dict, sizes: list[
             per_run = [statistics.mean(values) for r in runs if (values := metric_values(r, key))]
             row.append(f"{statistics.mean(per_run):.3f}" if per_run else "")
         lines.append(f"| {method} | " + " | ".join(row) + " |")
+    if len(lines) == 2:
+        return ""
     return "Training metrics (mean over the logged steps, then over seeds):\n\n" + "\n".join(lines) + "\n"
 
 
