@@ -311,19 +311,14 @@ def at_least(threshold: float, reward):
     return thresholded
 
 
-def evaluate(
-    model, tokenizer, task: dict, budget: int, split: str = "test", full_hint: bool = False, revealed=None
-) -> dict:
+def evaluate(model, tokenizer, task: dict, budget: int, split: str = "test", revealed=None) -> dict:
     """Greedy, no hints: the share of correct answers, and of well-formed ones (reward 0.1 or more); with
     several problem sizes, the accuracy of each size too (``by_difficulty``, keyed by size).
 
-    ``full_hint`` puts every reasoning step of the reference after the prompt (UFT's longest hint; the answer block
-    is still the model's to write): whether a hint can make the reward reachable at all. ``revealed(row)`` puts
-    that many of the row's first reasoning steps there instead: how far a hint must go before the model finishes."""
+    ``revealed(row)`` puts that many of the row's first reasoning steps after the prompt (all of them: UFT's longest
+    hint; the answer block is still the model's to write): how far a hint must go before the model finishes."""
     generate = transformers_generator(model, tokenizer, budget, batch_size=100)
     rows = task[split]
-    if full_hint:
-        revealed = lambda row: len(row["hint"])  # noqa: E731
     hints = [hint_text(row["hint"], revealed(row)) if revealed else "" for row in rows]
     generated = generate([prompt + hint for prompt, hint in zip(rows["prompt"], hints, strict=True)], 1, True)
     completions = [[hint + text for text in texts] for hint, texts in zip(hints, generated, strict=True)]

@@ -100,7 +100,7 @@ def test_evaluate_reports_the_accuracy_of_each_size_and_can_put_the_whole_reason
         return generate
 
     monkeypatch.setattr(method_table, "transformers_generator", hinted_generator)
-    result = method_table.evaluate(None, None, task, 10, full_hint=True)
+    result = method_table.evaluate(None, None, task, 10, revealed=lambda row: len(row["hint"]))
     assert prompts_seen == [row["prompt"] + "".join(row["hint"]) for row in task["test"]]
     assert result["by_difficulty"] == {"3": 1.0, "4": 1.0}
 
