@@ -151,6 +151,9 @@ def test_the_regime_check_reveals_shares_of_the_reasoning_in_whole_chunks(monkey
         ("size 5: all but the last chunk 0.800 >= 0.5", True),
     ]
     assert not hard_problems.regime_checks([{**regime, "0": {"3": 1.0, "5": 0.06}}], [3, 5])[0][1]
+    # K&K: a uniform guess names every person right 1 time in 2^people, shown beside the condition
+    assert hard_problems.regime_checks(runs, [3, 5], "kk")[0] == ("size 5: no hint 0.050 <= 0.05 (chance 0.031)", True)
+    assert hard_problems.chance("kk", 3) == 0.125 and hard_problems.chance("countdown", 4) == 0.0
 
 
 def run(method, lr, val, seed=0, task="countdown"):
@@ -186,21 +189,34 @@ def columns(hard, overall):
     return {hard_problems.HARD: hard, "all": overall}
 
 
-def test_targets_need_a_margin_of_one_standard_error_of_the_difference():
+def test_targets_need_two_standard_errors_to_beat_and_allow_one_to_match():
     table = {
         "uft": columns([0.10, 0.12, 0.14], [0.30, 0.31, 0.32]),
         "rft": columns([0.00, 0.00, 0.00], [0.28, 0.30, 0.32]),
         "sft": columns([0.11, 0.13, 0.15], [0.20, 0.20, 0.20]),
     }
     assert hard_problems.targets(table) == [
-        ("hard: UFT > RFT (0.120 vs 0.000)", True),
+        ("hard: UFT > RFT by 2 SE (0.120 vs 0.000)", True),
         ("hard: UFT >= SFT (0.120 vs 0.130)", True),  # 0.01 below, within one SE of the difference
         ("all sizes: UFT >= max(SFT, RFT) (0.310 vs 0.300)", True),
     ]
+    # 0.02 above RFT with an SE of the difference of 0.0163: beyond one SE, not two
+    table["rft"] = columns([0.08, 0.10, 0.12], [0.28, 0.30, 0.32])
+    assert hard_problems.targets(table)[0] == ("hard: UFT > RFT by 2 SE (0.120 vs 0.100)", False)
+    table["adaptive"] = columns([0.0, 0.0, 0.0], [0.31, 0.31, 0.31])
+    assert hard_problems.targets(table)[-1] == ("all sizes: adaptive >= UFT (0.310 vs 0.310)", True)
+    table["adaptive"] = columns([0.0, 0.0, 0.0], [0.28, 0.29, 0.30])  # 0.02 below, SE 0.0082
+    assert not hard_problems.targets(table)[-1][1]
     table["sft"] = columns([0.30, 0.31, 0.32], [0.20, 0.20, 0.20])
     table["rft"] = columns([0.11, 0.12, 0.13], [0.40, 0.41, 0.42])
-    assert [ok for _, ok in hard_problems.targets(table)] == [False, False, False]
+    assert [ok for _, ok in hard_problems.targets(table)] == [False, False, False, False]
     assert hard_problems.targets({"uft": table["uft"]}) == []
+
+
+def test_equal_means_from_one_seed_match_but_do_not_beat():
+    assert hard_problems.beats([0.2], [0.2], hard_problems.AT_LEAST)
+    assert not hard_problems.beats([0.2], [0.2], hard_problems.BETTER)
+    assert hard_problems.beats([0.21], [0.2], hard_problems.BETTER)
 
 
 def test_a_saved_run_made_with_other_settings_is_refused_not_reused(tmp_path):
@@ -260,7 +276,7 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     assert "| uft | 0.0003 | 0.500 ± 0.000 (0.500/0.500) | 0.150 ± 0.050 (0.100/0.200) |" in text
     # hard: UFT 0.15 +- 0.05 against RFT 0 and SFT 0.3; all sizes: UFT 0.325 +- 0.025 against RFT 0.3 and SFT 0.25
     assert "(UFT's longest hint): 2 people 1.000, 3 people 0.125.\n" in text
-    verdicts = "- hard: UFT > RFT (0.150 vs 0.000): met\n- hard: UFT >= SFT (0.150 vs 0.300): NOT met\n"
+    verdicts = "- hard: UFT > RFT by 2 SE (0.150 vs 0.000): met\n- hard: UFT >= SFT (0.150 vs 0.300): NOT met\n"
     assert verdicts + "- all sizes: UFT >= max(SFT, RFT) (0.325 vs 0.300): met\n" in text
     assert "| uft | 0.500 | " in text and "| 1.500 |" in text  # training metrics of the UFT runs
     assert (tmp_path / "hard_problems.png").stat().st_size > 10_000
@@ -279,7 +295,7 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     hard_problems.write_reports(report, tmp_path)
     text = (tmp_path / "hard_problems.md").read_text()
     assert "| 3 | 0.000 (0.00/0.00) | 0.900 (0.90/0.90) | 0.500 (0.40/0.60) |" in text
-    assert "- size 3: no hint 0.000 <= 0.05: met\n- size 3: all but the last chunk 0.500 >= 0.5: met\n" in text
+    assert "- size 3: no hint 0.000 <= 0.05 (chance 0.125): met\n- size 3: all but the last chunk 0.500 >= 0.5: met\n" in text
     assert "| uft | 0.0003 (grid end) |" in text and "| rft | 0.0003 |" in text  # each method's own grid
     assert (tmp_path / "hard_problems_regime.png").stat().st_size > 10_000
 
