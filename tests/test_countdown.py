@@ -1,3 +1,4 @@
+import random
 import re
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from uft_trl.tasks.base import make_prompt
 from uft_trl.tasks.countdown import (
     EXAMPLE_ANSWER,
     MAX_DEPTH,
+    _reachable,
     accuracy_reward,
     build_dataset,
     question,
@@ -71,6 +73,26 @@ def test_solver_handles_groupings_of_two_pairs_and_exact_division():
     hint = solve([7, 91, 1], 13)  # needs 91 / 7
     assert_steps_are_a_derivation(hint, [7, 91, 1], 13)
     assert any(" / " in step for step in hint[:-1])
+
+
+def test_a_target_window_keeps_the_same_expressions_as_the_whole_search():
+    rng = random.Random(5)
+    for _ in range(200):
+        nums = [rng.randint(1, 99) for _ in range(rng.choice((2, 3, 4, 5)))]
+        whole = {value: node.text() for value, node in _reachable(nums).items()}
+        window = {value: node.text() for value, node in _reachable(nums, (10, 100)).items()}
+        assert window == {value: text for value, text in whole.items() if 10 <= value <= 100}
+
+
+def test_a_seed_builds_the_same_problems_as_it_always_has():
+    # saved benchmark bases and their held-out problems depend on these rows staying put
+    rows = build_dataset(3, seed=0, num_numbers=(3, 4, 5)).to_list()
+    assert [(row["nums"], row["target"]) for row in rows] == [
+        ([98, 54, 6, 34], 72),
+        ([52, 39, 62, 46], 95),
+        ([65, 18, 37], 10),
+    ]
+    assert rows[1]["hint"][-1] == "Therefore, the final equation is (62 - (52 - 46)) + 39"
 
 
 def test_generated_problems_are_solved_by_their_own_hints_over_many_seeds():

@@ -295,7 +295,10 @@ def test_the_report_shows_each_cell_with_its_error_and_seeds_the_verdicts_and_a_
     hard_problems.write_reports(report, tmp_path)
     text = (tmp_path / "hard_problems.md").read_text()
     assert "| 3 | 0.000 (0.00/0.00) | 0.900 (0.90/0.90) | 0.500 (0.40/0.60) |" in text
-    assert "- size 3: no hint 0.000 <= 0.05 (chance 0.125): met\n- size 3: all but the last chunk 0.500 >= 0.5: met\n" in text
+    assert (
+        "- size 3: no hint 0.000 <= 0.05 (chance 0.125): met\n- size 3: all but the last chunk 0.500 >= 0.5: met\n"
+        in text
+    )
     assert "| uft | 0.0003 (grid end) |" in text and "| rft | 0.0003 |" in text  # each method's own grid
     assert (tmp_path / "hard_problems_regime.png").stat().st_size > 10_000
 

@@ -66,40 +66,41 @@ class _Node:
         return self.left.steps() + self.right.steps() + [own]
 
 
-def _combine(a: _Node, b: _Node) -> Iterable[_Node]:
-    """Every way to join two sub-results, kept to the reference's style: non-negative integers."""
+def _joins(a: _Node, b: _Node) -> tuple[tuple[int, str, _Node, _Node], ...]:
+    """Every way to join two sub-results as ``(value, op, left, right)``, kept to the reference's style:
+    non-negative integers. Nodes are built only for values a table keeps (most joins repeat a value)."""
     x, y = a.value, b.value
-    yield _Node(x + y, "+", a, b)
-    if x >= y:
-        yield _Node(x - y, "-", a, b)
-    else:
-        yield _Node(y - x, "-", b, a)
-    yield _Node(x * y, "*", a, b)
+    joins = [(x + y, "+", a, b), (x - y, "-", a, b) if x >= y else (y - x, "-", b, a), (x * y, "*", a, b)]
     if y and x % y == 0:
-        yield _Node(x // y, "/", a, b)
+        joins.append((x // y, "/", a, b))
     if x and y % x == 0:
-        yield _Node(y // x, "/", b, a)
+        joins.append((y // x, "/", b, a))
+    return tuple(joins)
 
 
-def _reachable(nums: Sequence[int]) -> dict[int, _Node]:
-    """All values that use every number exactly once, each with one expression that makes it."""
+def _reachable(nums: Sequence[int], window: tuple[int, int] | None = None) -> dict[int, _Node]:
+    """The values that use every number exactly once, each with the first expression found that makes it; with
+    ``window`` (inclusive), only the values inside it (the same expressions: the last level just skips the rest)."""
     n = len(nums)
+    full = (1 << n) - 1
     tables: dict[int, dict[int, _Node]] = {1 << i: {int(v): _Node(int(v))} for i, v in enumerate(nums)}
-    for mask in sorted(range(1, 1 << n), key=int.bit_count):
+    for mask in sorted(range(1, full + 1), key=int.bit_count):
         if mask in tables:
             continue
+        low, high = window if window is not None and mask == full else (-1, float("inf"))
         table: dict[int, _Node] = {}
-        low = mask & -mask  # the lowest member stays on the left: each split is visited once
+        lowest = mask & -mask  # the lowest member stays on the left: each split is visited once
         sub = (mask - 1) & mask
         while sub:
-            if sub & low:
+            if sub & lowest:
                 for a in tables[sub].values():
                     for b in tables[mask ^ sub].values():
-                        for node in _combine(a, b):
-                            table.setdefault(node.value, node)
+                        for value, op, left, right in _joins(a, b):
+                            if low <= value <= high and value not in table:
+                                table[value] = _Node(value, op, left, right)
             sub = (sub - 1) & mask
         tables[mask] = table
-    return tables[(1 << n) - 1] if n else {}
+    return tables[full] if n else {}
 
 
 def _hint(node: _Node) -> list[str]:
@@ -112,7 +113,7 @@ def solve(nums: Sequence[int], target: int) -> list[str] | None:
     The search keeps intermediate results non-negative integers (division only when exact), as the
     reference solutions do; :func:`verify` still accepts any exact rational equation.
     """
-    node = _reachable([int(v) for v in nums]).get(int(target))
+    node = _reachable([int(v) for v in nums], (int(target), int(target))).get(int(target))
     return None if node is None else _hint(node)
 
 
@@ -278,8 +279,8 @@ def build_dataset(
     for _ in range(n):
         for _ in range(max_tries):
             nums = [rng.randint(*number_range) for _ in range(rng.choice(counts))]
-            reachable = _reachable(nums)
-            targets = sorted(v for v in reachable if low <= v <= high)
+            reachable = _reachable(nums, (low, high))
+            targets = sorted(reachable)
             if targets:
                 break
         else:
