@@ -62,8 +62,8 @@ CANARY = Path(tempfile.gettempdir()) / f"uft-hostile-canary-{os.getpid()}"
 PAYLOADS = (
     f"__import__('os').system('touch {CANARY}')",
     f"open('{CANARY}', 'w').write('x')",
-    f"exec(\"open('{CANARY}', 'w')\")",  # noqa-safe: hostile text the verifiers must not run
-    f"eval(compile('open(\\'{CANARY}\\', \\'w\\')', 's', 'exec'))",  # noqa-safe: hostile text
+    f"exec(\"open('{CANARY}', 'w')\")",  # hostile text the verifiers must not run
+    f"eval(compile('open(\\'{CANARY}\\', \\'w\\')', 's', 'exec'))",  # hostile text, never run
     f"$(touch {CANARY})",
     f"`touch {CANARY}`",
     f"; touch {CANARY} #",
