@@ -368,3 +368,16 @@ def test_reports_of_one_task_each_merge_into_one_report(tmp_path):
     Path(second).write_text(json.dumps(kk))
     with pytest.raises(SystemExit, match="one grid"):
         hard_problems.merge([first, second])
+
+
+def test_a_finishing_base_takes_its_task_recipe_unless_flags_say_otherwise():
+    def resolved(task, **given):
+        args = argparse.Namespace(**(dict.fromkeys(hard_problems.TUNED) | {"base_lr_schedule": None} | given))
+        args = hard_problems.for_task(args, task)
+        return args.base_steps, args.base_lr_schedule
+
+    assert resolved("countdown", finishing_base=True) == (3000, "cosine")
+    assert resolved("kk", finishing_base=True) == (400, "constant")
+    assert resolved("countdown", finishing_base=False) == (300, "constant")
+    given = {"finishing_base": True, "base_steps": 900, "base_lr_schedule": "constant"}
+    assert resolved("countdown", **given) == (900, "constant")
