@@ -673,7 +673,7 @@ def write_reports(report: dict, out: Path) -> None:
     sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
     tasks = list(sizes)
     sections = [
-        task_section(results, task, best, sizes[task], args)
+        task_section(results, task, best, sizes[task], task_args(report, task))
         + "\n"
         + sweep_section(results, task, args["seeds"][0])
         + "\n"
@@ -695,7 +695,8 @@ def write_reports(report: dict, out: Path) -> None:
         f"{sum(r.get('train_seconds', 0) for r in results) / 60:.0f} min (runs saved in the work dir are read back; "
         f"this command took {report['wall_seconds'] / 60:.1f} min)",
         *([f"**runs missing: {report['missing_runs']}** (not run yet)"] if report.get("missing_runs") else []),
-        f"seeds: {args['seeds']}; learning rates swept: {args['learning_rates']}; "
+        f"seeds: {args['seeds']}; learning rates swept: "
+        f"{'per task, below' if any(GRID[0] in report['setup'][task] for task in tasks) else args['learning_rates']}; "
         f"{args['num_generations']} rollouts per problem; validation problems per size: {args['val_per_size']}",
         *(f"{method_table.TITLES[task]}: {json.dumps(report['setup'][task])}" for task in tasks),
     ]
@@ -743,6 +744,15 @@ def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
     return resolved
 
 
+GRID = ("learning_rates", "method_learning_rates")
+
+
+def task_args(report: dict, task: str) -> dict:
+    """The report's arguments with the task's own learning-rate grid where a merged report holds one."""
+    setup = report["setup"].get(task, {})
+    return report["args"] | {key: setup[key] for key in GRID if key in setup}
+
+
 def merge(paths: list[str]) -> dict:
     """One report from reports of other tasks (each task run by its own command, with its own methods and rates):
     results, setups and chosen rates side by side, the commands joined, missing runs summed."""
@@ -750,9 +760,6 @@ def merge(paths: list[str]) -> dict:
     tasks = [task for part in parts for task in part["args"]["tasks"]]
     if len(set(tasks)) < len(tasks):
         raise SystemExit(f"--merge: every report must hold other tasks, got {tasks}")
-    grids = {json.dumps([part["args"][key] for key in ("learning_rates", "method_learning_rates")]) for part in parts}
-    if len(grids) > 1:
-        raise SystemExit("--merge: the reports swept other learning rates; one report must hold one grid")
     first = parts[0]
     return {
         **first,
@@ -762,7 +769,12 @@ def merge(paths: list[str]) -> dict:
             "tasks": tasks,
             "seeds": sorted({s for part in parts for s in part["args"]["seeds"]}),
         },
-        "setup": {task: setup for part in parts for task, setup in part["setup"].items()},
+        # each task keeps the learning-rate grid its command swept
+        "setup": {
+            task: setup | {key: part["args"][key] for key in GRID}
+            for part in parts
+            for task, setup in part["setup"].items()
+        },
         "wall_seconds": sum(part["wall_seconds"] for part in parts),
         "missing_runs": sum(part.get("missing_runs", 0) for part in parts),
         "best_learning_rates": {key: rate for part in parts for key, rate in part["best_learning_rates"].items()},

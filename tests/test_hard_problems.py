@@ -364,10 +364,17 @@ def test_reports_of_one_task_each_merge_into_one_report(tmp_path):
     assert "## Countdown" in text and "## K&K" in text and "**runs missing: 2**" in text
     with pytest.raises(SystemExit, match="other tasks"):
         hard_problems.merge([first, first])
-    kk["args"]["learning_rates"] = [1e-4]
+    # each task keeps its own grid: 3e-4 is the end of K&K's grid, Countdown swept only 3e-4
+    kk["args"]["learning_rates"] = [1e-4, 3e-4]
     Path(second).write_text(json.dumps(kk))
-    with pytest.raises(SystemExit, match="one grid"):
-        hard_problems.merge([first, second])
+    merged = hard_problems.merge([first, second])
+    assert merged["setup"]["kk"]["learning_rates"] == [1e-4, 3e-4]
+    assert merged["setup"]["countdown"]["learning_rates"] == [3e-4]
+    hard_problems.write_reports(merged, tmp_path)
+    text = (tmp_path / "hard_problems.md").read_text()
+    countdown_part, kk_part = text.split("## K&K")
+    assert "| uft | 0.0003 |" in countdown_part and "| uft | 0.0003 (grid end) |" in kk_part
+    assert "learning rates swept: per task, below" in text
 
 
 def test_a_finishing_base_takes_its_task_recipe_unless_flags_say_otherwise():
