@@ -673,7 +673,7 @@ def write_reports(report: dict, out: Path) -> None:
     sizes = {task: report["setup"][task]["sizes"] for task in args["tasks"] if task in report["setup"]}
     tasks = list(sizes)
     sections = [
-        task_section(results, task, best, sizes[task], task_args(report, task))
+        task_section(results, task, best, sizes[task], with_task_grid(report, task))
         + "\n"
         + sweep_section(results, task, args["seeds"][0])
         + "\n"
@@ -747,7 +747,7 @@ def for_task(args: argparse.Namespace, task: str) -> argparse.Namespace:
 GRID = ("learning_rates", "method_learning_rates")
 
 
-def task_args(report: dict, task: str) -> dict:
+def with_task_grid(report: dict, task: str) -> dict:
     """The report's arguments with the task's own learning-rate grid where a merged report holds one."""
     setup = report["setup"].get(task, {})
     return report["args"] | {key: setup[key] for key in GRID if key in setup}

@@ -66,7 +66,7 @@ class _Node:
         return self.left.steps() + self.right.steps() + [own]
 
 
-def _joins(a: _Node, b: _Node) -> tuple[tuple[int, str, _Node, _Node], ...]:
+def _joins(a: _Node, b: _Node) -> list[tuple[int, str, _Node, _Node]]:
     """Every way to join two sub-results as ``(value, op, left, right)``, kept to the reference's style:
     non-negative integers. Nodes are built only for values a table keeps (most joins repeat a value)."""
     x, y = a.value, b.value
@@ -75,7 +75,7 @@ def _joins(a: _Node, b: _Node) -> tuple[tuple[int, str, _Node, _Node], ...]:
         joins.append((x // y, "/", a, b))
     if x and y % x == 0:
         joins.append((y // x, "/", b, a))
-    return tuple(joins)
+    return joins
 
 
 def _reachable(nums: Sequence[int], window: tuple[int, int] | None = None) -> dict[int, _Node]:
