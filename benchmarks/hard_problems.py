@@ -18,7 +18,8 @@ Builds on ``benchmarks/method_table.py`` (its tasks, tokenizer, base model, trai
   over seeds; the UFT-vs-baseline targets; mean logged training metrics (hinted and unhinted rewards,
   zero-spread groups, hint NLL, training reward per size) for the diagnosis; a plot per task.
 
-Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes where it was.
+Each finished run is a JSON file under ``--work-dir``, so a stopped run resumes where it was; each seed's prepared
+task (pools, tokenizer, budget) is saved under WORK_DIR/prepared, so the next process does not build it again.
 
     python benchmarks/hard_problems.py                                   # everything: both tasks, 3 seeds (hours)
     python benchmarks/hard_problems.py --tasks countdown --seeds 0 --methods rft uft --learning-rates 3e-4
@@ -33,10 +34,15 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
+import hashlib
+import importlib
+import inspect
 import json
 import math
 import multiprocessing
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -50,6 +56,7 @@ import torch  # noqa: E402
 from bench_common import run_meta, write_report  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from datasets.utils.logging import disable_progress_bar  # noqa: E402
+from transformers import PreTrainedTokenizerFast  # noqa: E402
 
 from uft_trl.hints import chunk_boundaries, hint_text  # noqa: E402
 
@@ -115,13 +122,75 @@ _PREPARED: dict[str, tuple[dict, object, int]] = {}
 
 def prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:
     """Splits (training pool of every size, base pool of the easy size, held-out validation and test), tokenizer
-    and completion budget for one seed; the same on every call, so made once per process (a finishing base's pool
-    of every size takes minutes to build)."""
-    key = json.dumps([task_name, seed, run_settings(args)])
+    and completion budget for one seed; the same on every call, so made once per process and, with a work dir,
+    saved there for the next process (a finishing base's pool of every size takes minutes to build)."""
+    key = json.dumps([task_name, seed, run_settings(args), data_code_version()])
     if key not in _PREPARED:
         _PREPARED.clear()  # one task and seed at a time: the pools are large
-        _PREPARED[key] = _prepare(task_name, seed, args)
+        _PREPARED[key] = _prepare_or_load(task_name, seed, args, key)
     return _PREPARED[key]
+
+
+def _prepare_or_load(task_name: str, seed: int, args, key: str) -> tuple[dict, object, int]:
+    if not getattr(args, "work_dir", None):
+        return _prepare(task_name, seed, args)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    folder = Path(args.work_dir) / "prepared" / f"{task_name}-seed{seed}-{digest}"
+    if (folder / PREPARED_META).is_file():
+        return load_prepared(folder, task_name)
+    prepared = _prepare(task_name, seed, args)
+    save_prepared(prepared, folder)
+    return prepared
+
+
+# the modules whose code decides a prepared task's rows and tokenizer
+DATA_MODULES = (
+    "method_table",
+    "uft_trl.hints",
+    "uft_trl.tiny",
+    "uft_trl.tasks.base",
+    "uft_trl.tasks.countdown",
+    "uft_trl.tasks.knights_knaves",
+)
+
+
+@functools.cache
+def data_code_version() -> str:
+    """A digest of the code that makes a task's splits, so that a saved one is never reused after that code changed."""
+    functions = (_prepare, held_out, finishing_pool)
+    text = "".join(Path(importlib.import_module(name).__file__).read_text() for name in DATA_MODULES)
+    text += "".join(inspect.getsource(function) for function in functions)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+PREPARED_META = "prepared.json"
+
+
+def save_prepared(prepared: tuple[dict, object, int], folder: Path) -> None:
+    """The splits, tokenizer and budget under ``folder``, written beside it first and renamed into place, so a
+    process that stops half way or a second one preparing the same seed never leaves a partial folder."""
+    task, tokenizer, budget = prepared
+    splits = [split for split in method_table.SPLITS if split in task]
+    staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    for split in splits:
+        task[split].save_to_disk(staging / split)
+    tokenizer.save_pretrained(staging / "tokenizer")
+    meta = {"splits": splits, "sizes": list(task["sizes"]), "budget": budget}
+    (staging / PREPARED_META).write_text(json.dumps(meta))
+    try:
+        staging.rename(folder)
+    except OSError:  # another process saved the same seed first: same content
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_prepared(folder: Path, task_name: str) -> tuple[dict, object, int]:
+    meta = json.loads((folder / PREPARED_META).read_text())
+    spec = method_table.TASK_SIZES[task_name]
+    task = {split: Dataset.load_from_disk(str(folder / split)) for split in meta["splits"]}
+    task |= {key: spec[key] for key in ("reward", "answer", "difficulty")} | {"sizes": tuple(meta["sizes"])}
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder / "tokenizer")
+    return task, tokenizer, meta["budget"]
 
 
 def _prepare(task_name: str, seed: int, args) -> tuple[dict, object, int]:

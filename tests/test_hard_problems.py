@@ -64,6 +64,41 @@ def test_held_out_splits_never_repeat_a_training_prompt_and_keep_every_size():
     assert budget > max(len(step.split()) for step in task["train"][0]["hint"])
 
 
+def test_a_prepared_task_saved_in_the_work_dir_comes_back_the_same_and_is_remade_when_its_settings_change(
+    tmp_path, monkeypatch
+):
+    args = argparse.Namespace(
+        prompt_style="compact", sizes=(3, 4), train_per_size=20, test_per_size=10, val_per_size=5, base_steps=4,
+        prompts=2, finishing_base=True, work_dir=str(tmp_path),
+    )  # fmt: skip
+    made, made_tokenizer, made_budget = hard_problems.prepare("countdown", 0, args)
+    (saved,) = (tmp_path / "prepared").iterdir()
+    assert not list((tmp_path / "prepared").glob("*.tmp-*"))
+
+    hard_problems._PREPARED.clear()  # a new process: it must read the folder, not build the pools again
+    monkeypatch.setattr(hard_problems, "_prepare", lambda *_: pytest.fail("rebuilt a saved task"))
+    task, tokenizer, budget = hard_problems.prepare("countdown", 0, args)
+    assert budget == made_budget and task["sizes"] == (3, 4) and task["difficulty"] == "num_count"
+    for split in method_table.SPLITS:
+        assert task[split].to_list() == made[split].to_list(), split
+    assert tokenizer.get_vocab() == made_tokenizer.get_vocab()
+    row = task["test"][0]
+    text = row["prompt"] + method_table.full_solution(row, task["answer"])
+    assert tokenizer(text)["input_ids"] == made_tokenizer(text)["input_ids"]
+    assert tokenizer.padding_side == "left" and tokenizer.chat_template == made_tokenizer.chat_template
+    assert task["reward"] is made["reward"]
+
+    # other settings (or other data code) name another folder
+    hard_problems._PREPARED.clear()
+    rebuilt = []
+    monkeypatch.setattr(hard_problems, "_prepare", lambda *a: rebuilt.append(a) or (made, made_tokenizer, 1))
+    hard_problems.prepare("countdown", 0, argparse.Namespace(**{**vars(args), "test_per_size": 9}))
+    hard_problems._PREPARED.clear()
+    monkeypatch.setattr(hard_problems, "data_code_version", lambda: "changed")
+    hard_problems.prepare("countdown", 0, args)
+    assert len(rebuilt) == 2 and len(list((tmp_path / "prepared").iterdir())) == 3 and saved.is_dir()
+
+
 def test_held_out_names_the_sizes_it_cannot_fill():
     task = method_table.build_task("countdown", 5, 4, 1, seed=0, sizes=(3, 4))
     task["test"] = task["train"]  # every test prompt is a training prompt
