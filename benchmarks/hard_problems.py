@@ -542,7 +542,7 @@ def chance(task: str, size: int) -> float:
     return 0.5**size if task == "kk" else 0.0
 
 
-def regime_checks(runs: list[dict], sizes: list[int], task: str = "countdown") -> list[tuple[str, bool]]:
+def regime_checks(runs: list[dict], sizes: list[int], task: str) -> list[tuple[str, bool]]:
     """Issue 20's conditions on every hard size (means over seeds): no-hint accuracy <= 0.05 (the base cannot
     start a hard problem), accuracy from all but the last chunk >= 0.5 (it can finish one). The no-hint line names
     the chance level where it is not 0: above 0.05 (K&K up to 4 people), no base that answers can meet it."""

@@ -180,12 +180,12 @@ def test_the_regime_check_reveals_shares_of_the_reasoning_in_whole_chunks(monkey
     assert [revealed_counts[i][5] for i in range(7)] == [[0], [1], [2], [3], [4], [5], [4]]
     assert regime["all but the last chunk"] == {"3": 1.0, "5": 0.8}
     runs = [regime, {**regime, "0": {"3": 1.0, "5": 0.1}}]
-    checks = hard_problems.regime_checks(runs, [3, 5])
+    checks = hard_problems.regime_checks(runs, [3, 5], "countdown")
     assert checks == [
         ("size 5: no hint 0.050 <= 0.05", True),
         ("size 5: all but the last chunk 0.800 >= 0.5", True),
     ]
-    assert not hard_problems.regime_checks([{**regime, "0": {"3": 1.0, "5": 0.06}}], [3, 5])[0][1]
+    assert not hard_problems.regime_checks([{**regime, "0": {"3": 1.0, "5": 0.06}}], [3, 5], "countdown")[0][1]
     # K&K: a uniform guess names every person right 1 time in 2^people, shown beside the condition
     assert hard_problems.regime_checks(runs, [3, 5], "kk")[0] == ("size 5: no hint 0.050 <= 0.05 (chance 0.031)", True)
     assert hard_problems.chance("kk", 3) == 0.125 and hard_problems.chance("countdown", 4) == 0.0
