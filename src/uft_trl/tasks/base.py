@@ -9,7 +9,7 @@ otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,15 @@ def make_prompt(question: str, example_answer: str, chat: bool = False) -> str |
     if chat:
         return [{"role": "user", "content": f"{question} {instruction}"}]
     return f"{SYSTEM_PREAMBLE}\nUser: {question} {instruction}\n{ASSISTANT_PREFIX}"
+
+
+def size_choices(spec: int | tuple[int, int] | Iterable[int]) -> list[int]:
+    """A generator's problem sizes: one int, inclusive ``(low, high)`` bounds, or an explicit list or range."""
+    if isinstance(spec, int):
+        return [spec]
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return list(range(spec[0], spec[1] + 1))
+    return list(spec)
 
 
 def reference_completion(steps: Sequence[str], answer: str) -> str:

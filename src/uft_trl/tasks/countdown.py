@@ -16,7 +16,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import Task, make_prompt, make_reward, reference_completion
+from .base import Task, make_prompt, make_reward, reference_completion, size_choices
 
 
 EXAMPLE_ANSWER = "(1 + 2) / 3"
@@ -247,15 +247,6 @@ accuracy_reward = make_reward(verify, ["nums", "target"], "countdown_reward")
 # Dataset
 
 
-def _choices(spec: int | tuple[int, int] | Iterable[int]) -> list[int]:
-    """An int, inclusive ``(low, high)`` bounds, or an explicit list/range of choices."""
-    if isinstance(spec, int):
-        return [spec]
-    if isinstance(spec, tuple) and len(spec) == 2:
-        return list(range(spec[0], spec[1] + 1))
-    return list(spec)
-
-
 def build_dataset(
     n: int,
     seed: int = 0,
@@ -271,7 +262,7 @@ def build_dataset(
     solvable by construction. Ranges are inclusive.
     """
     rng = random.Random(seed)
-    counts = _choices(num_numbers)
+    counts = size_choices(num_numbers)
     if not counts or min(counts) < 2:
         raise ValueError(f"num_numbers must allow at least 2 numbers, got {num_numbers!r}.")
     low, high = target_range

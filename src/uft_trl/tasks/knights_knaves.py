@@ -21,7 +21,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from .base import Task, make_prompt, make_reward, reference_completion
+from .base import Task, make_prompt, make_reward, reference_completion, size_choices
 
 
 NAMES = (  # noqa: SIM905 - the benchmark's common names
@@ -296,7 +296,7 @@ def sample_statement(rng: random.Random, speaker: int, n: int) -> Statement:
     return (("and", "or", "->", "<=>")[kind - 2], first, second)
 
 
-def statement_choices(speaker: int, n: int) -> list[Statement]:
+def statementsize_choices(speaker: int, n: int) -> list[Statement]:
     """Every claim :func:`sample_statement` can draw for ``speaker``, in a fixed order."""
     leaves = [(kind, p) for kind in ("telling-truth", "lying") for p in range(n) if (kind, p) != ("lying", speaker)]
     pairs = [(op, a, b) for op in ("and", "or", "->", "<=>") for a in leaves for b in leaves if a != b]
@@ -309,7 +309,7 @@ def _claims_by_consistency(n: int) -> list[dict[int, list[Statement]]]:
     groups: list[dict[int, list[Statement]]] = []
     for speaker, knight in enumerate(_person_masks(n)):
         by_mask: dict[int, list[Statement]] = {}
-        for statement in statement_choices(speaker, n):
+        for statement in statementsize_choices(speaker, n):
             by_mask.setdefault(full ^ (knight ^ _truth_mask(statement, n)), []).append(statement)
         groups.append(by_mask)
     return groups
@@ -352,15 +352,6 @@ def unique_puzzles(n: int) -> list[tuple[Statement, ...]]:
     return found
 
 
-def _choices(spec: int | tuple[int, int] | Iterable[int]) -> list[int]:
-    """An int, inclusive ``(low, high)`` bounds, or an explicit list/range of choices."""
-    if isinstance(spec, int):
-        return [spec]
-    if isinstance(spec, tuple) and len(spec) == 2:
-        return list(range(spec[0], spec[1] + 1))
-    return list(spec)
-
-
 def build_dataset(
     n: int,
     seed: int = 0,
@@ -375,7 +366,7 @@ def build_dataset(
     of every request that never ran out as they always were.
     """
     rng = random.Random(seed)
-    sizes = _choices(num_people)
+    sizes = size_choices(num_people)
     if not sizes or min(sizes) < 2 or max(sizes) > len(NAMES):
         raise ValueError(f"num_people must lie in [2, {len(NAMES)}], got {num_people!r}.")
     room = {size: distinct_puzzles(size) for size in sorted(set(sizes))}
