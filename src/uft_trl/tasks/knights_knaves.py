@@ -296,7 +296,7 @@ def sample_statement(rng: random.Random, speaker: int, n: int) -> Statement:
     return (("and", "or", "->", "<=>")[kind - 2], first, second)
 
 
-def statementsize_choices(speaker: int, n: int) -> list[Statement]:
+def statement_choices(speaker: int, n: int) -> list[Statement]:
     """Every claim :func:`sample_statement` can draw for ``speaker``, in a fixed order."""
     leaves = [(kind, p) for kind in ("telling-truth", "lying") for p in range(n) if (kind, p) != ("lying", speaker)]
     pairs = [(op, a, b) for op in ("and", "or", "->", "<=>") for a in leaves for b in leaves if a != b]
@@ -309,7 +309,7 @@ def _claims_by_consistency(n: int) -> list[dict[int, list[Statement]]]:
     groups: list[dict[int, list[Statement]]] = []
     for speaker, knight in enumerate(_person_masks(n)):
         by_mask: dict[int, list[Statement]] = {}
-        for statement in statementsize_choices(speaker, n):
+        for statement in statement_choices(speaker, n):
             by_mask.setdefault(full ^ (knight ^ _truth_mask(statement, n)), []).append(statement)
         groups.append(by_mask)
     return groups
