@@ -781,6 +781,14 @@ def write_reports(report: dict, out: Path) -> None:
 # ------------------------------------------------------------------------------------------------------ main
 
 
+def value_range(values: list[int]) -> int | str | None:
+    """One value where every seed had it, else ``"LOW-HIGH"``; None for no value."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    return low if low == high else f"{low}-{high}"
+
+
 def rates_for(args, method: str) -> list[float]:
     """The learning rates swept for ``method``: its own (``--method-learning-rates``) or ``--learning-rates``."""
     return (getattr(args, "method_learning_rates", None) or {}).get(method, args.learning_rates)
@@ -950,14 +958,14 @@ def main():
     )
     setup = {}
     for task, task_args in per_task.items():
-        # the vocabulary and budget a run recorded; else the prepared task's (minutes for a finishing pool: not
-        # for a report of saved runs, which then leaves them out)
-        saved = next((r for r in results if r["task"] == task and "vocab" in r), None)
-        if saved is None and not args.saved_only:
+        # the vocabulary and budget the runs recorded (each seed's data has its own); else the prepared task's
+        # (minutes for a finishing pool: not for a report of saved runs, which then leaves them out)
+        saved = [r for r in results if r["task"] == task and "vocab" in r]
+        if not saved and not args.saved_only:
             _, tokenizer, budget = prepare(task, sweep_seed, task_args)
-            saved = {"vocab": len(tokenizer), "max_completion_length": budget}
+            saved = [{"vocab": len(tokenizer), "max_completion_length": budget}]
         setup[task] = {key: getattr(task_args, key) for key in (*TUNED, "base_lr_schedule")} | {
-            key: (saved or {}).get(key) for key in ("vocab", "max_completion_length")
+            key: value_range([r[key] for r in saved]) for key in ("vocab", "max_completion_length")
         }
     report = {
         "meta": run_meta(__file__, f"{args.threads} torch thread(s) per run, {args.jobs} run(s) at a time"),

@@ -423,3 +423,9 @@ def test_a_finishing_base_takes_its_task_recipe_unless_flags_say_otherwise():
     assert resolved("countdown", finishing_base=False) == (300, "constant")
     given = {"finishing_base": True, "base_steps": 900, "base_lr_schedule": "constant"}
     assert resolved("countdown", **given) == (900, "constant")
+
+
+def test_the_setup_names_the_range_of_a_value_that_differs_between_seeds():
+    assert hard_problems.value_range([507, 498, 514]) == "498-514"
+    assert hard_problems.value_range([221, 221]) == 221
+    assert hard_problems.value_range([]) is None
