@@ -186,9 +186,8 @@ def save_prepared(prepared: tuple[dict, object, int], folder: Path) -> None:
 
 def load_prepared(folder: Path, task_name: str) -> tuple[dict, object, int]:
     meta = json.loads((folder / PREPARED_META).read_text())
-    spec = method_table.TASK_SIZES[task_name]
     task = {split: Dataset.load_from_disk(str(folder / split)) for split in meta["splits"]}
-    task |= {key: spec[key] for key in ("reward", "answer", "difficulty")} | {"sizes": tuple(meta["sizes"])}
+    task |= method_table.task_rules(task_name) | {"sizes": tuple(meta["sizes"])}
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder / "tokenizer")
     return task, tokenizer, meta["budget"]
 

@@ -102,9 +102,7 @@ def build_task(
         "train": stratified(n_train, train_seed, sizes),
         "test": stratified(n_test, test_seed, sizes),
         "base_pool": stratified(max(n_base, 1), base_seed, base_sizes),
-        "reward": spec["reward"],
-        "answer": spec["answer"],
-        "difficulty": spec["difficulty"],
+        **task_rules(name),
         "sizes": sizes,
     }
     if n_val:
@@ -112,6 +110,12 @@ def build_task(
     if name == "kk":
         task = {**task, **{split: same_names(task[split]) for split in SPLITS if split in task}}
     return task
+
+
+def task_rules(name: str) -> dict:
+    """What a task dict holds besides its rows and sizes: the reward, each row's final answer, the size column."""
+    spec = TASK_SIZES[name]
+    return {key: spec[key] for key in ("reward", "answer", "difficulty")}
 
 
 def build_countdown(n: int, data_seed: int, size: int) -> Dataset:
