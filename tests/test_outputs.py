@@ -9,10 +9,11 @@ from uft_trl.arguments import UFTScriptArguments
 from uft_trl.cli import main
 from uft_trl.config import UFTConfig
 from uft_trl.methods import METHODS, method_of
+from uft_trl.model_card import describe_source, hub_id
 from uft_trl.scripts import eval as eval_script
 from uft_trl.scripts.common import run_datasets
 from uft_trl.tasks import get_task
-from uft_trl.trainer import UFTTrainer, describe_source, hub_id
+from uft_trl.trainer import UFTTrainer
 
 
 TINY_RUN = ["--max_steps", "2", "--num_train", "32", "--num_test", "8", "--per_device_train_batch_size", "16"]

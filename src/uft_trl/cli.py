@@ -5,6 +5,7 @@
     uft-trl sft --config recipes/countdown/qwen2.5-0.5b/sft.yaml   # the SFT baseline (TRL's SFTTrainer)
     uft-trl eval --model PATH --task countdown --n 1024 --num-samples 8
     uft-trl data countdown --n 10240 --out data/countdown
+    uft-trl convert model.gguf --out models/my-model             # a GGUF file as a transformers folder
 
 `uft-trl COMMAND --help` for a command's options. A mistake prints one line; UFT_TRL_DEBUG=1 shows the traceback.
 """
@@ -22,13 +23,14 @@ import sys
 import warnings
 
 from .arguments import HintArguments, UFTScriptArguments
+from .gguf_files import MissingPackageError
 from .scripts.common import DEFAULT_CONFIG, UsageError, logger, trl_parser
 
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "UsageError", "main"]
 DEBUG_VARIABLE = "UFT_TRL_DEBUG"
 # command -> its module under uft_trl.scripts (imported when run: `--help` stays torch-free)
-COMMANDS = {"train": "train", "sft": "sft", "eval": "eval", "data": "data"}
+COMMANDS = {"train": "train", "sft": "sft", "eval": "eval", "data": "data", "convert": "convert"}
 # the option sections of the short `--help` of the commands parsed by TRL (eval and data print argparse's help)
 HELP_SECTIONS = {"train": (UFTScriptArguments, HintArguments), "sft": (UFTScriptArguments,)}
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         _quiet_library_progress_bars()
     try:
         importlib.import_module(f"uft_trl.scripts.{COMMANDS[command]}").main(rest)
-    except (UsageError, ValueError, FileNotFoundError) as error:
+    except (UsageError, ValueError, FileNotFoundError, MissingPackageError) as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
         message = " ".join(str(error).split()) or type(error).__name__

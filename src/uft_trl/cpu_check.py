@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .scripts.common import flag_value
+from .argv import flag_value
 
 
 FLAG = "--cpu_check"

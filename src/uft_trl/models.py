@@ -1,7 +1,8 @@
 """Models and tokenizers by name, for the command line and the examples: one place that knows how to load them.
 
 ``"tiny"`` is the offline model of the embedded default (built from a config, random weights, a
-character tokenizer made locally); any other name is a Hub id or a local path.
+character tokenizer made locally); a ``.gguf`` file is converted once into a folder (``uft_trl.gguf_files``); any
+other name is a Hub id or a local folder.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ def tiny_model_and_tokenizer(seed: int = 0):
 
     tokenizer = build_tokenizer()
     return build_model(tokenizer, seed=seed), tokenizer
+
+
+def resolve_model_name(name: str) -> str:
+    """The name to load: a ``.gguf`` file becomes its converted folder (made once, cached), anything else is checked
+    (``check_model_name``) and kept."""
+    from .gguf_files import convert_gguf, is_gguf
+
+    if is_gguf(name):
+        return str(convert_gguf(name))
+    check_model_name(name)
+    return name
 
 
 def check_model_name(name: str) -> None:
@@ -62,7 +74,7 @@ def load_tokenizer(name: str, revision: str | None = None, trust_remote_code: bo
     """Left padding as GRPO generation needs; the EOS token pads when the tokenizer has no pad token."""
     from transformers import AutoTokenizer
 
-    check_model_name(name)
+    name = resolve_model_name(name)
     tokenizer = _loading(
         name,
         "tokenizer",
@@ -90,6 +102,7 @@ def model_for_trainer(model_args, training_args) -> tuple[Any, Any]:
         return model, tokenizer
     # TRL 1.16 keeps trust_remote_code on the training config (GRPOConfig, SFTConfig), not on ModelConfig.
     trust_remote_code = getattr(training_args, "trust_remote_code", False)
+    name = model_args.model_name_or_path = resolve_model_name(name)  # TRL loads the policy (and reference) from it
     tokenizer = load_tokenizer(name, model_args.model_revision, trust_remote_code)
     init = dict(training_args.model_init_kwargs or {})
     init.setdefault("revision", model_args.model_revision)
@@ -108,6 +121,7 @@ def model_for_inference(name: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    name = resolve_model_name(name)
     tokenizer = load_tokenizer(name)
     model = _loading(name, "model", lambda: AutoModelForCausalLM.from_pretrained(name, dtype="auto"))
     return model.to(device), tokenizer

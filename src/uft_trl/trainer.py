@@ -16,10 +16,8 @@ Thin overrides of GRPOTrainer, each calling ``super()``:
 from __future__ import annotations
 
 import os
-import re
-import textwrap
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,21 +39,12 @@ from .hints import (
     solution_steps,
 )
 from .methods import method_of
+from .model_card import UFT_CITATION, UFT_PAPER_ID, CardMethod, finish_card, hub_id
 
 
 logger = logging.get_logger(__name__)
 
 PROMPT_INDEX = "uft_prompt_index"  # dataset row of each prompt, added for per-prompt (adaptive) hints
-
-UFT_PAPER_ID = "2505.16984"
-UFT_CITATION = textwrap.dedent("""\
-    @inproceedings{liu2025uft,
-        title        = {{UFT: Unifying Supervised and Reinforcement Fine-Tuning}},
-        author       = {Mingyang Liu and Gabriele Farina and Asuman Ozdaglar},
-        year         = 2025,
-        booktitle    = {Advances in Neural Information Processing Systems},
-        eprint       = {arXiv:2505.16984},
-    }""")
 
 
 def _check_one_generation_batch(rows: int, args: UFTConfig) -> None:
@@ -428,7 +417,7 @@ class UFTTrainer(GRPOTrainer):
             max_new_tokens=self.args.max_completion_length,
         )
 
-    def _card_method(self) -> _CardMethod:
+    def _card_method(self) -> CardMethod:
         """What the run trained, by the paper's methods table (`uft_trl.methods`)."""
         args, cls = self.args, type(self)
         method = method_of(args.hint_schedule, args.sft_loss_coef)
@@ -438,13 +427,13 @@ class UFTTrainer(GRPOTrainer):
             term = "a hint log-likelihood term" if args.sft_loss_coef else "no hint log-likelihood term"
             summary = f"`{args.hint_schedule}` hints with {term} (none of the paper's methods)"
         if not args.uses_hints:
-            return _CardMethod(summary, "GRPO", GRPOTrainer._paper, ["trl", "grpo", "uft-trl"])
+            return CardMethod(summary, "GRPO", GRPOTrainer._paper, ["trl", "grpo", "uft-trl"])
         tags = [*cls._tag_names, "uft-trl"]
         if method is not None and method.is_uft:
-            return _CardMethod(summary, cls._name, cls._paper, tags)
+            return CardMethod(summary, cls._name, cls._paper, tags)
         # R3, staged and other schedules: hints on GRPO as in the paper's baselines, not UFT itself
         name = f"GRPO with {args.hint_schedule} hints" + (" and a hint NLL term" if args.sft_loss_coef else "")
-        return _CardMethod(summary, name, {"citation": cls._paper["citation"]}, tags)
+        return CardMethod(summary, name, {"citation": cls._paper["citation"]}, tags)
 
     def _card_settings(self) -> dict[str, Any]:
         args = self.args
@@ -561,93 +550,3 @@ class _SavePromptLevels(TrainerCallback):
             folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
             os.makedirs(folder, exist_ok=True)
             np.savez(os.path.join(folder, self.trainer._schedule.state_file), **self.trainer._levels.state_dict())
-
-
-# ----------------------------------------------------------------------------------------------- model card
-
-
-class _CardMethod(NamedTuple):
-    summary: str  # the method in the settings section
-    trainer_name: str  # TRL's "This model was trained with ..."
-    paper: dict[str, str]  # TRL's paper link and citation
-    tags: list[str]
-
-
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
-_DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".arrow", ".txt")
-
-
-def hub_id(name: str | None) -> str | None:
-    """``name`` when it is a Hub id, None for a local path: TRL's card links any name to the Hub, so a local folder
-    would become a dead link (``https://huggingface.co/datasets//data/...``) and invalid card metadata."""
-    if not name or os.path.exists(os.path.expanduser(name)) or name.endswith(_DATA_SUFFIXES):
-        return None
-    return name if _HUB_ID.fullmatch(name) else None
-
-
-def describe_source(model, dataset_name: str | None, task: str | None) -> str:
-    """The card's first sentence, replacing TRL's: the base model and the data, linked when they are on the Hub and
-    named as local paths when they are not."""
-    source = str(getattr(model.config, "_name_or_path", "") or "")
-    data = ""
-    if dataset_name:
-        data = (
-            f" on the [{dataset_name}](https://huggingface.co/datasets/{dataset_name}) dataset"
-            if hub_id(dataset_name)
-            else f" on the local dataset `{dataset_name}`"
-        )
-    elif task:
-        data = f" on the {task} task"
-    # uft_trl.models gives the tiny model a temporary folder when TRL needs a path for the KL reference model
-    if not source or os.path.basename(source.rstrip("/")).startswith("uft-trl-tiny-"):
-        size = sum(p.numel() for p in model.parameters())
-        return (
-            f"This model is a {model.config.model_type} model of {size:,} parameters, built from a config and trained "
-            f"from scratch (random initialization){data}."
-        )
-    base = f"[{source}](https://huggingface.co/{source})" if hub_id(source) else f"the local model `{source}`"
-    return f"This model is a fine-tuned version of {base}{data}."
-
-
-def quick_start(model: str, prompt: str | list[dict[str, str]], max_new_tokens: int) -> str:
-    """A pipeline call on a prompt of the task, in the form the model was trained on (plain text or chat messages):
-    a base model trained on plain-text prompts answers TRL's generic chat question with noise."""
-    name = "prompt" if isinstance(prompt, str) else "messages"
-    return (
-        "```python\nfrom transformers import pipeline\n\n"
-        "# a prompt of the task, in the format of the training prompts\n"
-        f"{name} = {prompt!r}\n"
-        f'generator = pipeline("text-generation", model="{model}", device_map="auto")\n'
-        f"output = generator({name}, max_new_tokens={max_new_tokens}, do_sample=False, return_full_text=False)[0]\n"
-        'print(output["generated_text"])\n```\n'
-    )
-
-
-def finish_card(
-    trainer,
-    dataset_name: str | None,
-    heading: str,
-    intro: str,
-    settings: dict[str, Any],
-    prompt: str | list[dict[str, str]] | None,
-    max_new_tokens: int,
-) -> None:
-    """Rewrites the README.md that a TRL trainer's ``create_model_card`` just wrote: the first sentence (see
-    `describe_source`), the quick start (see `quick_start`), and a settings section before the framework versions."""
-    path = os.path.join(trainer.args.output_dir, "README.md")
-    with open(path) as f:
-        card = f.read()
-    first = describe_source(trainer.model, dataset_name, settings.get("task"))
-    card = re.sub(r"^This model is a fine-tuned version of .*$", lambda _: first, card, count=1, flags=re.M)
-    model = trainer.hub_model_id or trainer.args.output_dir
-    if prompt is not None:
-        code = quick_start(model, prompt, max_new_tokens)
-        card = re.sub(r"(## Quick start\n\n)```python\n.*?```\n", lambda m: m[1] + code, card, count=1, flags=re.S)
-    else:
-        card = card.replace('model="None"', f'model="{model}"', 1)
-    rows = "\n".join(f"| {key} | {value} |" for key, value in settings.items())
-    section = f"### {heading}\n\n{intro}\n\n| setting | value |\n|---|---|\n{rows}\n\n"
-    marker = "### Framework versions"
-    card = card.replace(marker, section + marker, 1) if marker in card else card + "\n" + section
-    with open(path, "w") as f:
-        f.write(card)

@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..arguments import UFTScriptArguments
+from ..argv import config_flag_split, flag_value
 from ..tasks import get_task
 
 
@@ -33,26 +34,6 @@ def trl_parser(dataclass_types, command: str):
             raise UsageError(f"{message} (`uft-trl {command} --help` lists the options)")
 
     return Parser(dataclass_types, prog=f"uft-trl {command}")
-
-
-def flag_value(argv: list[str], flag: str) -> str | None:
-    """The value of ``--flag VALUE`` or ``--flag=VALUE`` (``flag`` with or without its dashes): ``""`` for a flag
-    given last without a value, None for a flag not given."""
-    flag = flag if flag.startswith("--") else f"--{flag}"
-    for i, arg in enumerate(argv):
-        if arg == flag:
-            return argv[i + 1] if i + 1 < len(argv) else ""
-        if arg.startswith(flag + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def config_flag_split(argv: list[str]) -> list[str]:
-    """``--config=FILE`` as ``--config FILE``: the only form TRL's parser reads."""
-    out: list[str] = []
-    for arg in argv:
-        out += ["--config", arg.split("=", 1)[1]] if arg.startswith("--config=") else [arg]
-    return out
 
 
 def with_cpu_check(argv: list[str], command: str) -> list[str]:

@@ -89,7 +89,9 @@ def generator(args: argparse.Namespace, max_new_tokens: int):
 
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
     if backend == "vllm":
-        return backend, vllm_generator(args.model, max_new_tokens, args.temperature)
+        from ..models import resolve_model_name
+
+        return backend, vllm_generator(resolve_model_name(args.model), max_new_tokens, args.temperature)
     model, tokenizer = model_for_inference(args.model)
     return backend, transformers_generator(
         model, tokenizer, max_new_tokens, args.batch_size, args.temperature, progress=True

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> list[dict]:
     quiet_console(trainer)  # one progress bar, not a printed dict per log
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     from ..methods import METHODS
-    from ..trainer import UFT_PAPER_ID, finish_card, hub_id
+    from ..model_card import UFT_PAPER_ID, finish_card, hub_id
 
     task, output_dir, history = get_task(script_args.task), Path(training_args.output_dir), trainer.state.log_history
     push, training_args.push_to_hub = training_args.push_to_hub, False  # pushed once at the end, with the card
