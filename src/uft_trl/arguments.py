@@ -195,6 +195,15 @@ class UFTScriptArguments(ScriptArguments):
             "accuracy). False: they are added to it, as `trl grpo` adds its reward functions."
         },
     )
+    chat: bool = field(
+        default=False,
+        metadata={
+            "help": "Chat prompts for instruct models: the task's question becomes the user turn of the tokenizer's "
+            "chat template and the paper's opening ('Let me solve this step by step.\\n<think> ') starts the "
+            "assistant turn, which the hint continues; training, SFT and evaluation read the same ids. False: the "
+            "paper's plain-text prompts (base models)."
+        },
+    )
     task_options: str | None = field(
         default=None,
         metadata={

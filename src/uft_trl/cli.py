@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         _quiet_library_progress_bars()
     try:
         importlib.import_module(f"uft_trl.scripts.{COMMANDS[command]}").main(rest)
-    except (UsageError, ValueError, FileNotFoundError, MissingPackageError) as error:
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, MissingPackageError) as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
         message = " ".join(str(error).split()) or type(error).__name__

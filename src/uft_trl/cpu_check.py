@@ -1,6 +1,6 @@
 """``--cpu_check``: any recipe shrunk to a run of seconds on a CPU, to check a model, data and settings before a GPU job.
 
-The run keeps what decides whether the real one works (method, hint schedule and horizon, loss, beta, scoring, PEFT,
+The run writes to ``<output_dir>-cpu-check`` (never the recipe's own folder) and keeps what decides whether the real one works (method, hint schedule and horizon, loss, beta, scoring, PEFT,
 gradient checkpointing, dtype, the prompt + hint cap) and shrinks only the size of the work: CPU, no bf16, no vLLM, no
 wandb, a few rows, short completions, 2 optimizer steps of 2 micro-batches. The recipe's own ``hint_steps`` stays, so
 hints are at their largest, as at the start of the real run. Flags the user gives on the command line win over these.
@@ -67,3 +67,30 @@ def overrides(argv: list[str], command: str) -> list[str]:
         if flag_value(argv, name) is None:
             out += [f"--{name}", value]
     return out
+
+
+SUFFIX = "-cpu-check"
+
+
+def output_dir(recipe_dir: str) -> str:
+    """The check's own folder beside the recipe's: ``outputs/countdown/qwen2.5-0.5b/uft-cpu-check``."""
+    base = recipe_dir.rstrip("/")
+    return base if base.endswith(SUFFIX) else base + SUFFIX
+
+
+def plan(argv: list[str], command: str) -> str:
+    """What the check runs, in one phrase, from the flags it will be parsed with (the last one given wins)."""
+
+    def last(name: str) -> str | None:
+        values = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == f"--{name}"]
+        return values[-1] if values else flag_value(argv, name)
+
+    steps, rows = last("max_steps"), last("num_train")
+    steps = f"{steps} optimizer step" + ("" if steps == "1" else "s")
+    batch = int(last("per_device_train_batch_size") or 1) * int(last("gradient_accumulation_steps") or 1)
+    if command == "train":
+        return (
+            f"{steps} of {batch} rollouts of at most {last('max_completion_length')} new tokens on "
+            f"{rows} training rows, no-hint accuracy on {last('num_test')} test rows before and after"
+        )
+    return f"{steps} of {batch} examples of at most {last('max_length')} tokens on {rows} rows"

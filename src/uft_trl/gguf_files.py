@@ -79,7 +79,10 @@ def convert_gguf(path: str | os.PathLike, out: str | os.PathLike | None = None) 
     file = check_gguf_file(path)
     digest = file_digest(file)
     target = Path(out).expanduser() if out else cache_root() / "gguf" / f"{file.stem}-{digest[:16]}"
+    record = {"gguf": str(file.resolve()), "sha256": digest}
     if (target / SOURCE_FILE).is_file() and json.loads((target / SOURCE_FILE).read_text()).get("sha256") == digest:
+        if json.loads((target / SOURCE_FILE).read_text()) != record:  # the same file at a new path: name that one
+            _write_record(target, record)
         return target
     if out and target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} exists and is not a conversion of {file.name}; choose an empty or new folder")
@@ -102,7 +105,7 @@ def convert_gguf(path: str | os.PathLike, out: str | os.PathLike | None = None) 
         model.generation_config = quantized.generation_config
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / SOURCE_FILE).write_text(json.dumps({"gguf": str(file.resolve()), "sha256": digest}, indent=2))
+        _write_record(staging, record)
         if target.exists():
             shutil.rmtree(target)  # an empty --out folder, or a stale conversion
         try:
@@ -114,6 +117,12 @@ def convert_gguf(path: str | os.PathLike, out: str | os.PathLike | None = None) 
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("converted %s in %.0f s: %s", file.name, time.time() - start, target)
     return target
+
+
+def _write_record(folder: Path, record: dict) -> None:
+    partial = folder / f".{SOURCE_FILE}.{os.getpid()}"
+    partial.write_text(json.dumps(record, indent=2))
+    partial.replace(folder / SOURCE_FILE)
 
 
 def gguf_source(folder: str | os.PathLike) -> str | None:

@@ -8,6 +8,8 @@ import re
 import textwrap
 from typing import Any, NamedTuple
 
+from .gguf_files import gguf_source
+
 
 UFT_PAPER_ID = "2505.16984"
 UFT_CITATION = textwrap.dedent("""\
@@ -59,7 +61,13 @@ def describe_source(model, dataset_name: str | None, task: str | None) -> str:
             f"This model is a {model.config.model_type} model of {size:,} parameters, built from a config and trained "
             f"from scratch (random initialization){data}."
         )
-    base = f"[{source}](https://huggingface.co/{source})" if hub_id(source) else f"the local model `{source}`"
+    gguf = gguf_source(source) if os.path.isdir(source) else None
+    if gguf:  # a folder uft_trl.gguf_files converted: name the file the user gave
+        base = f"`{os.path.basename(gguf)}` (a GGUF file, dequantized to float32; local file `{gguf}`)"
+    elif hub_id(source):
+        base = f"[{source}](https://huggingface.co/{source})"
+    else:
+        base = f"the local model `{source}`"
     return f"This model is a fine-tuned version of {base}{data}."
 
 

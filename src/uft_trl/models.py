@@ -87,6 +87,11 @@ def load_tokenizer(name: str, revision: str | None = None, trust_remote_code: bo
     return tokenizer
 
 
+def tokenizer_for(name: str):
+    """The tokenizer a model name loads with: the tiny one, or :func:`load_tokenizer`'s."""
+    return tiny_model_and_tokenizer()[1] if name == TINY_MODEL else load_tokenizer(name)
+
+
 def model_for_trainer(model_args, training_args) -> tuple[Any, Any]:
     """(model, tokenizer) for a TRL trainer: the tiny model itself, or a name that the trainer loads with
     ``training_args.model_init_kwargs`` (filled from ``ModelConfig``), so sharded and quantized loading stay TRL's."""

@@ -37,7 +37,9 @@ def trl_parser(dataclass_types, command: str):
 
 
 def with_cpu_check(argv: list[str], command: str) -> list[str]:
-    """``--cpu_check`` (or ``cpu_check: true`` in the YAML): the run's own flags, then the shrinking ones it lacks."""
+    """``--cpu_check`` (or ``cpu_check: true`` in the YAML): the run's own flags, then the shrinking ones it lacks, and
+    an output folder of its own (``<output_dir>-cpu-check``) unless ``--output_dir`` is given: a 2-step model must never
+    land in the folder the real run of the recipe writes."""
     from .. import cpu_check
 
     config = flag_value(argv, "--config")
@@ -48,8 +50,14 @@ def with_cpu_check(argv: list[str], command: str) -> list[str]:
         settings = yaml.safe_load(Path(config).read_text()) or {}
     if not cpu_check.requested(argv, settings):
         return argv
-    logger.info("--cpu_check: a run of seconds on the CPU with this config's method, loss, hints and scoring")
-    return argv + cpu_check.overrides(argv, command)
+    extra = cpu_check.overrides(argv, command)
+    chosen = flag_value(argv, "output_dir")
+    if chosen is None:
+        recipe_dir = settings.get("output_dir") or f"outputs/default-{command}"
+        chosen = cpu_check.output_dir(str(recipe_dir))
+        extra += ["--output_dir", chosen]
+    logger.info("--cpu_check: %s; writes %s/", cpu_check.plan([*argv, *extra], command), chosen.rstrip("/"))
+    return argv + extra
 
 
 def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
@@ -177,6 +185,16 @@ class OptionParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (`{self.prog} --help` lists the options)")
+
+
+def boolean(text: str) -> bool:
+    """An argparse type: true/false (also yes/no, 1/0), as TRL's parser reads booleans."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def count(minimum: int):

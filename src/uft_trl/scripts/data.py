@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..arguments import parse_options
 from ..tasks import get_task, task_names
-from .common import OptionParser, count, logger
+from .common import OptionParser, UsageError, boolean, count, logger
 
 
 def main(argv: list[str]) -> None:
@@ -24,11 +24,25 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--task-options", help="generator options as key=value pairs, e.g. 'depth=8'")
     parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    parser.add_argument(
+        "--chat",
+        type=boolean,
+        default=False,
+        help="true: prompts rendered with --model's chat template, as `train --chat true` renders them",
+    )
+    parser.add_argument("--model", help="with --chat true: the model whose chat template renders the prompts")
     args = parser.parse_args(argv)
+    if args.chat and not args.model:
+        raise UsageError("--chat true renders prompts with a model's chat template: add --model NAME (path or .gguf)")
     from ..data import split_seed
 
     seed = split_seed(args.seed, args.split)
     dataset = get_task(args.task).generate(args.n, seed=seed, **parse_options(args.task_options))
+    if args.chat:
+        from ..chat import chat_dataset
+        from ..models import tokenizer_for
+
+        dataset = chat_dataset(dataset, tokenizer_for(args.model))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{args.split}.{args.format}"

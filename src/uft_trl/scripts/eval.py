@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..arguments import parse_options
 from ..tasks import get_task, task_names
-from .common import OptionParser, UsageError, count, logger, scored_with
+from .common import OptionParser, UsageError, boolean, count, logger, scored_with
 
 
 def main(argv: list[str]) -> None:
@@ -35,6 +35,12 @@ def main(argv: list[str]) -> None:
         choices=["project", "official", "both"],
         help="answer scoring: the project's verifiers, the paper's official scorers, or both "
         "(default: project for a task, both for a suite)",
+    )
+    parser.add_argument(
+        "--chat",
+        type=boolean,
+        default=False,
+        help="true: prompts through the model's chat template, as `train --chat true` trained them (default: false)",
     )
     parser.add_argument("--max-new-tokens", type=count(1))
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -113,9 +119,28 @@ def evaluate_model(args: argparse.Namespace) -> dict:
     if scoring == "both":
         raise UsageError("--scoring both is for a suite (--dataset without --task); choose project or official")
     reward, dataset = scored_with(scoring, task, dataset)
+    dataset = chat_rows(args, dataset)
     backend, generate = generator(args, args.max_new_tokens or task.max_completion_length)
     report = evaluate(dataset, reward, generate, args.num_samples, task.difficulty)
-    return {"model": args.model, "task": task.name, "scoring": scoring, "backend": backend, "hints": False, **report}
+    return {
+        "model": args.model,
+        "task": task.name,
+        "scoring": scoring,
+        "backend": backend,
+        "hints": False,
+        "chat": args.chat,
+        **report,
+    }
+
+
+def chat_rows(args: argparse.Namespace, dataset):
+    """With ``--chat true``, the rows' prompts through the model's chat template (``uft_trl.chat``)."""
+    if not args.chat:
+        return dataset
+    from ..chat import chat_dataset
+    from ..models import tokenizer_for
+
+    return chat_dataset(dataset, tokenizer_for(args.model))
 
 
 def evaluate_suite_file(args: argparse.Namespace) -> dict:
@@ -127,10 +152,19 @@ def evaluate_suite_file(args: argparse.Namespace) -> dict:
     sources = load_suite(args.dataset, args.split)
     if args.n:
         sources = {name: rows.select(range(min(args.n, len(rows)))) for name, rows in sources.items()}
+    sources = {name: chat_rows(args, rows) for name, rows in sources.items()}
     scorings = SCORINGS if args.scoring in (None, "both") else (args.scoring,)
     backend, generate = generator(args, args.max_new_tokens or 1024)
     report = evaluate_suite(sources, generate, scorings)
-    return {"model": args.model, "dataset": args.dataset, "backend": backend, "hints": False, "greedy": True, **report}
+    return {
+        "model": args.model,
+        "dataset": args.dataset,
+        "backend": backend,
+        "hints": False,
+        "chat": args.chat,
+        "greedy": True,
+        **report,
+    }
 
 
 def default_report_path(model: str, name: str) -> Path:

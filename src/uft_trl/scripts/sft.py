@@ -36,6 +36,10 @@ def main(argv: list[str]) -> list[dict]:
     train_dataset, _ = run_datasets(script_args)
     check_one_sft_batch(len(train_dataset), training_args)
     model, tokenizer = model_for_trainer(model_args, training_args)
+    if script_args.chat:
+        from ..chat import chat_dataset
+
+        train_dataset = chat_dataset(train_dataset, tokenizer)
     # Prompt ids, then answer ids, as the official SFT: tokenized together, the space ending "<think> " would merge
     # into the answer's first token, a boundary RL and evaluation never see.
     rows = sft_dataset(train_dataset, get_task(script_args.task))

@@ -47,6 +47,10 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     if per_prompt and training_args.hint_difficulty_column is None and task.difficulty in train_dataset.column_names:
         training_args.hint_difficulty_column = task.difficulty  # unseen prompts start from their difficulty's level
     model, tokenizer = model_for_trainer(model_args, training_args)
+    if script_args.chat:
+        from ..chat import chat_dataset
+
+        train_dataset, test_dataset = chat_dataset(train_dataset, tokenizer), chat_dataset(test_dataset, tokenizer)
     push = training_args.push_to_hub
     training_args.push_to_hub = False  # pushed once at the end, with the final accuracy in the card
     trainer = UFTTrainer(
