@@ -194,15 +194,16 @@ def eval_generation(model_path: str, tokenizer, prompts: list[str], new_tokens: 
         model = AutoModelForCausalLM.from_pretrained(
             model_path, dtype=getattr(torch, variant["dtype"]), attn_implementation=variant["attn"]
         )
+        # without the cache every new token re-reads the whole sequence: 8 new tokens show the rate
+        tokens = new_tokens if variant["use_cache"] else min(new_tokens, 8)
         model.generation_config.use_cache = variant["use_cache"]
-        model.generation_config.min_new_tokens = new_tokens
-        generate = transformers_generator(model, tokenizer, new_tokens, variant["batch_size"])
+        model.generation_config.min_new_tokens = tokens
+        generate = transformers_generator(model, tokenizer, tokens, variant["batch_size"])
         start = time.perf_counter()
         generate(prompts, 1, True)
         seconds = time.perf_counter() - start
-        rows.append(
-            {**variant, "seconds": round(seconds, 2), "tokens_per_s": round(len(prompts) * new_tokens / seconds)}
-        )
+        rate = round(len(prompts) * tokens / seconds, 1)
+        rows.append({**variant, "new_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": rate})
         print(f"eval generation {variant}: {seconds:.1f} s", flush=True)
     torch.set_num_threads(threads)
     return rows
@@ -310,11 +311,11 @@ def markdown(report: dict) -> str:
         f"`uft-trl eval` generation, {len(report['eval_generation'])} settings, one change at a time from the first "
         f"row ({s['eval_prompts']} prompts x {s['eval_new_tokens']} new tokens, greedy):",
         "",
-        "| batch | KV cache | attention | dtype | threads | seconds | tokens/s |",
-        "|---:|---|---|---|---:|---:|---:|",
+        "| batch | KV cache | attention | dtype | threads | new tokens | seconds | new tokens/s |",
+        "|---:|---|---|---|---:|---:|---:|---:|",
         *[
-            f"| {r['batch_size']} | {r['use_cache']} | {r['attn']} | {r['dtype']} | {r['threads']} | {r['seconds']} | "
-            f"{r['tokens_per_s']} |"
+            f"| {r['batch_size']} | {r['use_cache']} | {r['attn']} | {r['dtype']} | {r['threads']} | "
+            f"{r['new_tokens']} | {r['seconds']} | {r['tokens_per_s']} |"
             for r in report["eval_generation"]
         ],
         "",

@@ -42,10 +42,12 @@ TASKS: dict[str, tuple[str, int]] = {
 
 
 def cpu_check_lines(command: str, path: str) -> list[str]:
-    """The one line that checks this recipe on a CPU in seconds, with any checkpoint, before the GPU job."""
+    """The one line that checks this recipe on a CPU with any checkpoint (a folder, a Hub id or a .gguf file) before the
+    GPU job."""
     return [
-        "Check it first on a CPU (seconds; same method, loss, hints and scoring, a few rows, 2 steps):",
-        f"  uft-trl {command} --config {path} --model_name_or_path <checkpoint> --cpu_check",
+        "Check it first on a CPU (same method, loss, hints and scoring, a few rows, 2 steps; into <output_dir>-cpu-check;",
+        "about a minute for a 135M model, it prints its estimate first):",
+        f"  uft-trl {command} --config {path} --model_name_or_path <checkpoint or .gguf> --cpu_check",
     ]
 
 

@@ -90,6 +90,10 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     }
     trainer.card_facts.update(task=task.name, scoring=script_args.scoring)
     trainer.card_example_prompt = (train_dataset if test_dataset is None else test_dataset)[0]["prompt"]
+    if script_args.cpu_check and main_process:
+        from ..cpu_check import time_estimate
+
+        logger.info("--cpu_check: %s", time_estimate(trainer, 0 if test_dataset is None else len(test_dataset)))
     if test_dataset is not None:
         accuracy = NoHintAccuracyCallback(
             trainer, test_dataset, reward, training_args.max_completion_length, script_args.eval_every or 10**9
