@@ -198,10 +198,8 @@ class UFTScriptArguments(ScriptArguments):
     chat: bool = field(
         default=False,
         metadata={
-            "help": "Chat prompts for instruct models: the task's question becomes the user turn of the tokenizer's "
-            "chat template and the paper's opening ('Let me solve this step by step.\\n<think> ') starts the "
-            "assistant turn, which the hint continues; training, SFT and evaluation read the same ids. False: the "
-            "paper's plain-text prompts (base models)."
+            "help": "Chat prompts (instruct models): the question as the chat template's user turn, the paper's "
+            "opening starting the assistant's turn. False: the paper's plain-text prompts."
         },
     )
     task_options: str | None = field(
@@ -246,12 +244,9 @@ class UFTScriptArguments(ScriptArguments):
     cpu_check: bool = field(
         default=False,
         metadata={
-            "help": "Shrink the run to a short one on a CPU, keeping its method, loss, hints, beta, scoring and PEFT "
-            "settings (CPU, no bf16/vLLM/wandb, 16 rows, 2 steps of 8 rollouts, 32-token completions, hints of at "
-            "most 128 tokens), written to <output_dir>-cpu-check: check a recipe with your checkpoint before the GPU "
-            "job. It prints its time estimate first; measured on 2 cores: seconds for the tiny model, about a minute "
-            "(Countdown) to three (K&K) for a 135M model. Without the recipe's data folder, generated rows stand in "
-            "where the task has a generator."
+            "help": "Shrink the run on a CPU (16 rows, 2 steps of 8 rollouts, 32-token completions, hints <= 128 "
+            "tokens; into <output_dir>-cpu-check), keeping its method, loss, hints, beta, scoring and PEFT; it prints "
+            "a time estimate (about a minute for a 135M model on 2 cores). Generated rows stand in for missing data."
         },
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria, StoppingCriteriaList
 
 from .tasks import SCORINGS, scoring_reward, task_for_source
 from .tasks.base import is_correct
@@ -42,12 +42,21 @@ def transformers_generator(
         ]
         results: list[list[str]] = []
         batches = range(0, len(texts), batch_size)
-        for start in tqdm(batches, desc="generating", unit="batch", disable=not progress, dynamic_ncols=True):
+        # the bar moves per generated token of each batch: a batch of a long budget takes minutes on a CPU
+        bar = tqdm(
+            total=len(batches) * max_new_tokens,
+            desc=f"generating {len(texts) * num_samples} completions",
+            unit="tok",
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        for index, start in enumerate(batches):
             encoded = tokenizer(
                 texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
             ).to(model.device)
             output = model.generate(
                 **encoded,
+                stopping_criteria=StoppingCriteriaList([_TokenProgress(bar)]) if progress else None,
                 max_new_tokens=max_new_tokens,
                 do_sample=not greedy,
                 temperature=None if greedy else temperature,
@@ -59,10 +68,23 @@ def transformers_generator(
             )
             decoded = tokenizer.batch_decode(output[:, encoded["input_ids"].size(1) :], skip_special_tokens=True)
             results += [decoded[i : i + num_samples] for i in range(0, len(decoded), num_samples)]
+            bar.update(max((index + 1) * max_new_tokens - bar.n, 0))  # a batch that ended early at EOS
+        bar.close()
         model.train(was_training)
         return results
 
     return generate
+
+
+class _TokenProgress(StoppingCriteria):
+    """Never stops generation; moves a progress bar by one token per decoding step."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.bar.update(1)
+        return torch.zeros(input_ids.size(0), dtype=torch.bool, device=input_ids.device)
 
 
 def vllm_generator(model_path: str, max_new_tokens: int, temperature: float = 1.0, **llm_kwargs: Any) -> Generate:

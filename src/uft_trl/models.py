@@ -118,8 +118,9 @@ def model_for_trainer(model_args, training_args) -> tuple[Any, Any]:
     return name, tokenizer
 
 
-def model_for_inference(name: str) -> tuple[Any, Any]:
-    """(model, tokenizer) on the GPU when there is one, for evaluation and the examples."""
+def model_for_inference(name: str, dtype: str = "auto") -> tuple[Any, Any]:
+    """(model, tokenizer) on the GPU when there is one, for evaluation and the examples; ``dtype`` as transformers
+    reads it (``auto``: the checkpoint's own)."""
     if name == TINY_MODEL:
         return tiny_model_and_tokenizer()
     import torch
@@ -128,5 +129,5 @@ def model_for_inference(name: str) -> tuple[Any, Any]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     name = resolve_model_name(name)
     tokenizer = load_tokenizer(name)
-    model = _loading(name, "model", lambda: AutoModelForCausalLM.from_pretrained(name, dtype="auto"))
+    model = _loading(name, "model", lambda: AutoModelForCausalLM.from_pretrained(name, dtype=dtype))
     return model.to(device), tokenizer
