@@ -282,3 +282,29 @@ def test_the_kk_recipe_sft_then_sft_rft_and_lora_on_the_saved_folder(smollm2_che
     )
     assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
     assert not (tmp_path / "lora" / "model.safetensors").exists()
+
+
+def test_sft_with_chat_trains_the_prompt_ids_that_rl_and_evaluation_read(smol_tokenizer):
+    """`sft --chat true`: the masked prefix of every SFT row is exactly the chat prompt's ids (what rollouts and the
+    no-hint accuracy generate after), then the reference answer and <|im_end|> are trained."""
+    from uft_trl.data import sft_dataset
+    from uft_trl.sft import IGNORE_INDEX, tokenize_like_official
+
+    rows = chat_dataset(countdown_rows(3), smol_tokenizer)
+    tokenized = tokenize_like_official(sft_dataset(rows, get_task("countdown")), smol_tokenizer, max_length=1024)
+    for prompt, ids, labels in zip(rows["prompt"], tokenized["input_ids"], tokenized["labels"], strict=True):
+        prompt_ids = smol_tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        assert ids[: len(prompt_ids)] == prompt_ids and set(labels[: len(prompt_ids)]) == {IGNORE_INDEX}
+        assert labels[len(prompt_ids) :] == ids[len(prompt_ids) :] and ids[-1] == smol_tokenizer.eos_token_id
+
+
+def test_the_trainer_takes_a_gguf_path_as_its_model(smollm2_gguf, smollm2_checkpoint, tmp_path):
+    """UFTTrainer(model="file.gguf"), as GRPOTrainer(model="a/hub-id"): the converted folder, tokenizer included."""
+    trainer = UFTTrainer(
+        model=str(smollm2_gguf),
+        reward_funcs=get_task("countdown").reward,
+        args=make_config(tmp_path, max_steps=1, per_device_train_batch_size=4, num_generations=2),
+        train_dataset=countdown_rows(4),
+    )
+    assert trainer.model.config._name_or_path == str(smollm2_checkpoint)
+    assert trainer.processing_class.eos_token == "<|im_end|>"

@@ -28,6 +28,7 @@ from transformers.utils import logging
 from trl import GRPOTrainer
 
 from .config import UFTConfig
+from .gguf_files import convert_gguf, is_gguf
 from .hints import (
     ScheduleParams,
     StepSplitter,
@@ -86,7 +87,8 @@ class UFTTrainer(GRPOTrainer):
     ```
 
     Args:
-        All arguments of [`~trl.GRPOTrainer`], with `args` a [`UFTConfig`], plus:
+        All arguments of [`~trl.GRPOTrainer`], with `args` a [`UFTConfig`] and `model` also a `.gguf` file (converted
+        once into a cached folder, see `uft_trl.gguf_files`), plus:
         hint_splitter (`Callable[[str], list[str]]`, *optional*):
             Splits string solutions into steps; overrides `args.hint_splitter`.
 
@@ -112,6 +114,8 @@ class UFTTrainer(GRPOTrainer):
         hint_splitter: StepSplitter | None = None,
         **trainer_kwargs,
     ):
+        if isinstance(model, str) and is_gguf(model):
+            model = str(convert_gguf(model))  # GRPOTrainer loads a folder (and the KL reference model) from the path
         if args is None:
             name = model if isinstance(model, str) else model.config._name_or_path
             args = UFTConfig(f"{str(name).split('/')[-1]}-UFT")

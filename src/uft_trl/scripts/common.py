@@ -53,11 +53,18 @@ def with_cpu_check(argv: list[str], command: str) -> list[str]:
     extra = cpu_check.overrides(argv, command)
     chosen = flag_value(argv, "output_dir")
     if chosen is None:
-        recipe_dir = settings.get("output_dir") or f"outputs/default-{command}"
+        recipe_dir = settings.get("output_dir") or default_output_dir(command)
         chosen = cpu_check.output_dir(str(recipe_dir))
         extra += ["--output_dir", chosen]
     logger.info("--cpu_check: %s; writes %s/", cpu_check.plan([*argv, *extra], command), chosen.rstrip("/"))
     return argv + extra
+
+
+def default_output_dir(command: str) -> str:
+    """Where a run without a config writes: the embedded default's folder (``sft``: ``outputs/default-sft``)."""
+    import yaml
+
+    return "outputs/default-sft" if command == "sft" else yaml.safe_load(DEFAULT_CONFIG.read_text())["output_dir"]
 
 
 def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
@@ -78,7 +85,7 @@ def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
     task = get_task(flag_value(argv, "--task") or settings["task"])
     settings.update(task.run_defaults)
     if command == "sft":
-        settings["output_dir"] = "outputs/default-sft"
+        settings["output_dir"] = default_output_dir("sft")
         settings.pop("loss_type", None)  # GRPO's loss; SFTConfig's loss_type is another field (nll, dft)
     logger.info("no --config given: the embedded offline default (%s) for task %s", DEFAULT_CONFIG, task.name)
     if task.name != DEFAULT_TASK:
