@@ -1,7 +1,8 @@
 """``UFTConfig``: GRPOConfig plus the hint schedule and the supervised hint term.
 
-The hint fields live in :class:`~uft_trl.arguments.HintArguments` (no torch, so help is instant); they come first
-in ``--help``. ``UFTScriptArguments`` (which task and data a script trains on) is re-exported here.
+The hint fields live in :class:`~uft_trl.arguments.HintArguments` (no torch, so help is instant) and come after
+GRPOConfig's: ``UFTConfig("out")`` is ``output_dir="out"``, as ``GRPOConfig("out")``. ``UFTScriptArguments`` (which
+task and data a script trains on) is re-exported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .arguments import HintArguments, UFTScriptArguments, parse_options
 
 
 @dataclass
-class UFTConfig(GRPOConfig, HintArguments):
+class UFTConfig(HintArguments, GRPOConfig):
     r"""
     Configuration class for [`UFTTrainer`].
 

@@ -472,9 +472,12 @@ class UFTTrainer(GRPOTrainer):
         return f"{steps} ({self.args.hint_steps:g} of {self.state.max_steps} steps)" if fraction else str(steps)
 
     def _first_prompt(self):
-        """The first training prompt, for the quick start; None when the dataset has no length (streamed)."""
+        """The first training prompt, for the quick start; None when the dataset has no length (streamed) or no
+        ``prompt`` column (TRL accepts datasets that drive environments instead)."""
         data = self.train_dataset
-        return data[0]["prompt"] if isinstance(data, Dataset) and len(data) else None
+        if not isinstance(data, Dataset) or not len(data) or "prompt" not in data.column_names:
+            return None
+        return data[0]["prompt"]
 
     # ------------------------------------------------------------------------------------------------ loss
 
