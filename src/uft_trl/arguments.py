@@ -241,6 +241,13 @@ class UFTScriptArguments(ScriptArguments):
         default=False,
         metadata={"help": "Also train the same run with hint_schedule='none' (RFT) and plot both curves."},
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Replace what output_dir holds (a finished or unfinished run, a saved model). False: such a "
+            "folder is refused, before anything is written; --resume_from_checkpoint true continues a run instead."
+        },
+    )
     cpu_check: bool = field(
         default=False,
         metadata={

@@ -58,12 +58,11 @@ class NoHintAccuracyCallback(TrainerCallback):
 
 
 class MetricsFileCallback(TrainerCallback):
-    """Appends every log (step and metrics) as one JSON line to ``<output_dir>/metrics.jsonl``."""
+    """Appends every log (step and metrics) as one JSON line to ``<output_dir>/metrics.jsonl``; it never empties the
+    file (``uft_trl.run_folder.start_log`` decides what a run keeps of it)."""
 
     def __init__(self, path: str):
         self.path = path
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        open(path, "w").close()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or not state.is_world_process_zero:
@@ -76,6 +75,7 @@ class MetricsFileCallback(TrainerCallback):
 
     def append(self, record: dict) -> None:
         """One more line, for values measured outside the training logs (the accuracy before and after training)."""
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
 

@@ -32,6 +32,9 @@ def main(argv: list[str]) -> list[dict]:
             "sft learns the reference solutions and reads no reward: drop --reward_funcs and --replace_task_reward "
             "(they are for train)"
         )
+    from ..run_folder import prepare_output_dir
+
+    prepare_output_dir(script_args, training_args)
     wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = run_datasets(script_args)
     check_one_sft_batch(len(train_dataset), training_args)

@@ -22,11 +22,15 @@ from .common import (
 
 def main(argv: list[str]) -> None:
     parser, argv, (script_args, training_args, model_args) = parse_run_args(argv, "train")
-    results = [train(script_args, training_args, model_args)]
+    runs = [(script_args, training_args)]
     if script_args.baseline:
         rft_args, rft_script = baseline_args(parser, argv)
-        results.append(train(rft_script, rft_args, model_args))
-    report_runs(results)
+        runs.append((rft_script, rft_args))
+    from ..run_folder import prepare_output_dir
+
+    for run_script, run_args in runs:  # every folder checked before the first run writes anything
+        prepare_output_dir(run_script, run_args)
+    report_runs([train(run_script, run_args, model_args) for run_script, run_args in runs])
 
 
 def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
@@ -37,6 +41,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     from ..callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first, quiet_console
     from ..methods import method_of
     from ..models import model_for_trainer
+    from ..run_folder import RunStateCallback, run_state, start_log
     from ..trainer import UFTTrainer
 
     task = get_task(script_args.task)
@@ -63,6 +68,9 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     )
     output_dir = Path(training_args.output_dir)
     quiet_console(trainer)
+    resume = training_args.resume_from_checkpoint
+    earlier = run_state(resume)  # what the run's first part measured and trained, when resuming
+    kept = start_log(output_dir / "metrics.jsonl", resume) if trainer.accelerator.is_main_process else []
     metrics = MetricsFileCallback(str(output_dir / "metrics.jsonl"))
     trainer.add_callback(metrics)
     main_process = trainer.accelerator.is_main_process
@@ -100,13 +108,19 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         )
         add_first(trainer, accuracy)
         accuracy_key = f"no-hint test accuracy (greedy, n={len(test_dataset)})"
-        result["accuracy_before"] = accuracy.accuracy()
+        first = [r["no_hint_accuracy"] for r in kept if r.get("step") == 0 and "no_hint_accuracy" in r]
+        if "accuracy_before" in earlier or first:  # resumed: the run's own start, not the checkpoint's model
+            result["accuracy_before"] = earlier.get("accuracy_before", first[0] if first else None)
+        else:
+            result["accuracy_before"] = accuracy.accuracy()
+            if main_process:  # the accuracy curve starts before training, also when eval_every is 0
+                metrics.append({"step": 0, "no_hint_accuracy": result["accuracy_before"]})
         trainer.card_facts[accuracy_key] = f"{result['accuracy_before']:.3f} before training"
-        if main_process:  # the accuracy curve starts before training, also when eval_every is 0
-            metrics.append({"step": 0, "no_hint_accuracy": result["accuracy_before"]})
     start = time.time()
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    result["train_seconds"] = round(time.time() - start, 1)
+    before = earlier.get("train_seconds", 0.0)
+    trainer.add_callback(RunStateCallback({"accuracy_before": result.get("accuracy_before")}, start, before))
+    trainer.train(resume_from_checkpoint=resume)
+    result["train_seconds"] = round(before + time.time() - start, 1)
     result["steps"] = trainer.state.global_step
     if test_dataset is not None:
         # the callback measured it already when the last step logged (every rank holds the same log history)
@@ -149,6 +163,12 @@ def baseline_args(parser, argv: list[str]):
     base = training_args.output_dir.rstrip("/")
     training_args.output_dir = (base[: -len("-uft")] if base.endswith("-uft") else base) + "-rft"
     training_args.push_to_hub = False
+    # resuming the UFT run resumes the baseline from its own latest checkpoint, if it has one
+    if training_args.resume_from_checkpoint not in (None, False, "false", "False"):
+        from transformers.trainer_utils import get_last_checkpoint
+
+        folder = training_args.output_dir
+        training_args.resume_from_checkpoint = get_last_checkpoint(folder) if Path(folder).is_dir() else None
     return training_args, script_args
 
 
