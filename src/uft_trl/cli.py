@@ -45,8 +45,13 @@ def main(argv: list[str] | None = None) -> None:
             )
         sys.exit(0 if not argv or argv[0] in ("-h", "--help") else 2)
     command, rest = argv[0], argv[1:]
-    if command in HELP_SECTIONS and _print_help(rest, command, HELP_SECTIONS[command]):
-        return
+    try:
+        if command in HELP_SECTIONS and _print_help(rest, command, HELP_SECTIONS[command]):
+            sys.stdout.flush()
+            return
+    except BrokenPipeError:  # `uft-trl sft --help | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
     _console_logging()
@@ -55,11 +60,26 @@ def main(argv: list[str] | None = None) -> None:
     try:
         importlib.import_module(f"uft_trl.scripts.{COMMANDS[command]}").main(rest)
     except (UsageError, ValueError, FileNotFoundError, FileExistsError, MissingPackageError) as error:
+        _fail(" ".join(str(error).split()) or type(error).__name__)
+    except PermissionError as error:
+        _fail(f"cannot read or write {error.filename}: permission denied; check the file's permissions")
+    except KeyboardInterrupt as error:  # Ctrl-C: what was saved and how to go on, not a 40-line traceback
         if os.environ.get(DEBUG_VARIABLE):
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(f"uft-trl: error: {message} ({DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
-        sys.exit(2)
+        said = str(error) or "nothing of a run is lost that a checkpoint saved"
+        print(f"\nuft-trl: stopped (Ctrl-C): {said}", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:  # `uft-trl ... | head`: the reader left; nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _fail(message: str) -> None:
+    """One line, exit code 2; the traceback with UFT_TRL_DEBUG=1."""
+    if os.environ.get(DEBUG_VARIABLE):
+        raise
+    print(f"uft-trl: error: {message} ({DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+    sys.exit(2)
 
 
 # ------------------------------------------------------------------------------------------------------ help

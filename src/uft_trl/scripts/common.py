@@ -43,11 +43,7 @@ def with_cpu_check(argv: list[str], command: str) -> list[str]:
     from .. import cpu_check
 
     config = flag_value(argv, "--config")
-    settings = {}
-    if config is not None and Path(config).is_file():
-        import yaml
-
-        settings = yaml.safe_load(Path(config).read_text()) or {}
+    settings = read_config(config) if config is not None and Path(config).is_file() else {}
     if not cpu_check.requested(argv, settings):
         return argv
     extra = cpu_check.overrides(argv, command)
@@ -58,6 +54,32 @@ def with_cpu_check(argv: list[str], command: str) -> list[str]:
         extra += ["--output_dir", chosen]
     logger.info("--cpu_check: %s; writes %s/", cpu_check.plan([*argv, *extra], command), chosen.rstrip("/"))
     return argv + extra
+
+
+def read_config(path: str) -> dict:
+    """A YAML config as a mapping, or one line naming the file and what is wrong with it (TRL's parser would raise a
+    traceback, or an AttributeError for a top level that is a list)."""
+    import yaml
+
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"config {path} is a folder; give a YAML file (recipes/<task>/<model>/<method>.yaml)")
+    try:
+        settings = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise UsageError(f"config {path} is not valid YAML{line}: {problem}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"config {path} is not a text file; give a YAML file") from None
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise UsageError(
+            f"config {path} holds a {type(settings).__name__} at its top level; it must be a mapping of option: value"
+        )
+    return settings
 
 
 def default_output_dir(command: str) -> str:
@@ -74,8 +96,9 @@ def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
     """
     config = flag_value(argv, "--config")
     if config is not None:
-        if not Path(config).is_file():
+        if not Path(config).exists():
             raise UsageError(f"config file {config} not found; recipes are under recipes/<task>/<model>/<method>.yaml")
+        read_config(config)  # a folder, bad YAML or a list at the top: one line naming the file
         return []
     if flag_value(argv, "--model_name_or_path") is not None:
         return []

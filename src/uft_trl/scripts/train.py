@@ -119,7 +119,10 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     start = time.time()
     before = earlier.get("train_seconds", 0.0)
     trainer.add_callback(RunStateCallback({"accuracy_before": result.get("accuracy_before")}, start, before))
-    trainer.train(resume_from_checkpoint=resume)
+    try:
+        trainer.train(resume_from_checkpoint=resume)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(interrupted(output_dir, trainer.state.global_step)) from None
     result["train_seconds"] = round(before + time.time() - start, 1)
     result["steps"] = trainer.state.global_step
     if test_dataset is not None:
@@ -144,6 +147,19 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
     finish_wandb_run()  # a baseline run in the same process must get a run of its own
     return result
+
+
+def interrupted(output_dir: Path, step: int) -> str:
+    """What a Ctrl-C during training leaves, and the command that goes on from it."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    latest = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if latest is None:
+        return f"at step {step}, before any checkpoint (save_steps sets how often one is written); nothing to resume"
+    return (
+        f"at step {step}; the latest checkpoint is {latest} and {output_dir}/metrics.jsonl holds the log so far: "
+        f"run the same command with --resume_from_checkpoint true to go on from it"
+    )
 
 
 def added_rewards(script_args: UFTScriptArguments) -> list:

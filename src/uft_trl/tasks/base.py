@@ -61,7 +61,17 @@ class Task:
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
             raise ValueError(f"Task '{self.name}' has no generator option(s) {unknown}; its options: {known}.")
-        return self.build(n, seed=seed, **{**self.options, **options})
+        if not options:
+            return self.build(n, seed=seed, **self.options)
+        try:
+            return self.build(n, seed=seed, **{**self.options, **options})
+        except TypeError as error:  # a value of the wrong type (num_numbers=abc) fails deep in the generator
+            given = ", ".join(f"{k}={v!r}" for k, v in options.items())
+            defaults = ", ".join(f"{k}={self.options[k]!r}" for k in options)
+            raise ValueError(
+                f"Task '{self.name}': generator option(s) {given} have the wrong type ({error}); the defaults are "
+                f"{defaults}."
+            ) from error
 
     def load_source(self, source: str | None, split: str):
         """Rows from the task's own source format (``--dataset_format raw``)."""
