@@ -114,3 +114,23 @@ def test_help_into_a_closed_pipe_is_no_error():
         done.stdout.startswith("usage: uft-trl sft") and "Traceback" not in done.stderr and "Error" not in done.stderr
     )
     assert Path(sys.executable).exists()
+
+
+def test_a_recipe_on_a_cpu_turns_bf16_off_and_a_missing_model_is_named_first(tmp_path, capsys, monkeypatch):
+    """The recipes ask for bf16, which transformers refuses on a CPU before looking at the model: here bf16 goes off
+    by itself, said in one line, and the missing model is the error, before any data is read."""
+    monkeypatch.chdir(tmp_path)  # no data/uft/countdown here: reading the data first would fail on it instead
+    recipe = str(Path(__file__).resolve().parents[1] / "recipes" / "countdown" / "qwen2.5-0.5b" / "uft.yaml")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--config", recipe, "--model_name_or_path", str(tmp_path / "nope")])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2 and len(captured.err.strip().splitlines()) == 1
+    assert "model folder" in captured.err and "nope not found" in captured.err
+    assert "training in float32 (bf16 off; --bf16 true to insist)" in captured.out
+    from uft_trl.scripts.common import parse_run_args
+
+    training = parse_run_args(["--config", recipe, "--model_name_or_path", "x/y"], "train")[2][1]
+    assert training.bf16 is False
+    insisted = ["--config", recipe, "--model_name_or_path", "x/y", "--bf16", "true"]
+    with pytest.raises(ValueError, match="bf16"):
+        parse_run_args(insisted, "train")

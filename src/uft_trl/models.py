@@ -37,6 +37,18 @@ def resolve_model_name(name: str) -> str:
     return name
 
 
+def check_model_early(name: str | None) -> None:
+    """Before data is loaded or a folder written: a local model (folder or ``.gguf``) that is not there is one line."""
+    from .gguf_files import check_gguf_file, is_gguf
+
+    if name in (None, TINY_MODEL):
+        return
+    if is_gguf(name):
+        check_gguf_file(name)
+    else:
+        check_model_name(name)
+
+
 def check_model_name(name: str) -> None:
     """A local model must be a folder written by ``save_pretrained``; anything path-like that is not one is a mistake
     (without this, ``./nope_dir`` is taken for a Hub id and fails with "Repo id must use alphanumeric chars")."""

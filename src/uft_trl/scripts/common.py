@@ -56,6 +56,28 @@ def with_cpu_check(argv: list[str], command: str) -> list[str]:
     return argv + extra
 
 
+def without_bf16_on_a_cpu(argv: list[str]) -> list[str]:
+    """``--bf16 false`` where no device here trains in bf16 and neither the command line nor the config decided: the
+    recipes (and TRL's GRPOConfig default) ask for bf16, which transformers refuses on a CPU before the model is even
+    looked at."""
+    from transformers.utils import is_torch_bf16_gpu_available
+
+    if flag_value(argv, "bf16") is not None or flag_value(argv, "use_cpu") is not None:
+        return argv
+    config = flag_value(argv, "--config")
+    settings = read_config(config) if config is not None and Path(config).is_file() else {}
+    if settings.get("bf16") is False or settings.get("use_cpu") is True or (config is None and not has_model(argv)):
+        return argv  # the embedded default trains on the CPU already
+    if is_torch_bf16_gpu_available():
+        return argv
+    logger.info("no GPU that trains in bf16 here: training in float32 (bf16 off; --bf16 true to insist)")
+    return [*argv, "--bf16", "false"]
+
+
+def has_model(argv: list[str]) -> bool:
+    return flag_value(argv, "--model_name_or_path") is not None
+
+
 def read_config(path: str) -> dict:
     """A YAML config as a mapping, or one line naming the file and what is wrong with it (TRL's parser would raise a
     traceback, or an AttributeError for a top level that is a list)."""
@@ -127,7 +149,7 @@ def parse_run_args(argv: list[str], command: str):
 
     from ..config import UFTConfig
 
-    argv = with_cpu_check(config_flag_split(argv), command)
+    argv = without_bf16_on_a_cpu(with_cpu_check(config_flag_split(argv), command))
     parser = trl_parser((UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig), command)
     apply_embedded_default(parser, argv, command)  # for sft, the default's hint settings do not apply
     return parser, argv, parser.parse_args_and_config(argv)

@@ -23,7 +23,7 @@ def main(argv: list[str]) -> list[dict]:
 
     from ..callbacks import quiet_console
     from ..data import sft_dataset
-    from ..models import model_for_trainer
+    from ..models import check_model_early, model_for_trainer
     from ..sft import tokenize_like_official
 
     _, _, (script_args, training_args, model_args) = parse_run_args(argv, "sft")
@@ -35,6 +35,7 @@ def main(argv: list[str]) -> list[dict]:
     from ..run_folder import prepare_output_dir
 
     prepare_output_dir(script_args, training_args)
+    check_model_early(model_args.model_name_or_path)
     wandb_offline_without_credentials(training_args.report_to)
     train_dataset, _ = run_datasets(script_args)
     check_one_sft_batch(len(train_dataset), training_args)

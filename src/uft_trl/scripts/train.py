@@ -40,10 +40,11 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
 
     from ..callbacks import MetricsFileCallback, NoHintAccuracyCallback, add_first, quiet_console
     from ..methods import method_of
-    from ..models import model_for_trainer
+    from ..models import check_model_early, model_for_trainer
     from ..run_folder import RunStateCallback, run_state, start_log
     from ..trainer import UFTTrainer
 
+    check_model_early(model_args.model_name_or_path)  # a missing model: one line before the data loads
     task = get_task(script_args.task)
     added = added_rewards(script_args)  # a bad --reward_funcs fails before the data and the model load
     train_dataset, test_dataset = run_datasets(script_args, training_args.hint_column)
