@@ -134,3 +134,24 @@ def test_a_recipe_on_a_cpu_turns_bf16_off_and_a_missing_model_is_named_first(tmp
     insisted = ["--config", recipe, "--model_name_or_path", "x/y", "--bf16", "true"]
     with pytest.raises(ValueError, match="bf16"):
         parse_run_args(insisted, "train")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["train", "--max_steps", "0"], "--max_steps 0 trains nothing"),
+        (["sft", "--max_steps", "0"], "--max_steps 0 trains nothing"),
+        (["sft", "--baseline", "true", "--eval_every", "1"], "--baseline, --eval_every: train's options"),
+    ],
+)
+def test_settings_that_would_run_silently_wrong_are_refused(tmp_path, capsys, argv, expected):
+    assert expected in one_line(capsys, [*argv, "--output_dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_solution_with_an_empty_step_names_the_row_and_the_step():
+    from uft_trl.hints import get_splitter, solution_steps
+
+    with pytest.raises(ValueError, match=r"Row 7: step 1 of column 'hint' is an empty string"):
+        solution_steps(["10 + 2 = 12\n", "", "x"], get_splitter("auto"), "hint", 7)
+    assert solution_steps(["Step 1.", "\n\n", "Step 2."], get_splitter("auto"), "hint", 0)  # MATH's separators stay

@@ -131,6 +131,12 @@ def solution_steps(value: Any, splitter: StepSplitter, column: str, row: int | s
                     "step must be a string."
                 )
         steps = list(value)
+        empty = [position for position, step in enumerate(steps) if step == ""]
+        if empty and any(step.strip() for step in steps):  # a hole in a solution: a chunk would reveal nothing
+            raise ValueError(
+                f"Row {row}: step {empty[0]} of column '{column}' is an empty string ({value!r:.200}); drop empty "
+                "steps (a step holds the text it reveals, separators included)."
+            )
     if not any(step.strip() for step in steps):
         raise ValueError(
             f"Row {row}: column '{column}' is empty ({value!r}). Give the row its reference solution, or drop "

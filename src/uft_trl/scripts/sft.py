@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..argv import flag_value
 from ..tasks import get_task
 from .common import (
     UsageError,
@@ -26,7 +27,15 @@ def main(argv: list[str]) -> list[dict]:
     from ..models import check_model_early, model_for_trainer
     from ..sft import tokenize_like_official
 
-    _, _, (script_args, training_args, model_args) = parse_run_args(argv, "sft")
+    _, argv, (script_args, training_args, model_args) = parse_run_args(argv, "sft")
+    train_only = [flag for flag in TRAIN_ONLY if flag_value(argv, flag) is not None]
+    if train_only:
+        raise UsageError(
+            f"{', '.join('--' + f for f in train_only)}: train's options (an RFT baseline, the no-hint accuracy during "
+            "RL); sft takes neither: drop them"
+        )
+    if training_args.max_steps == 0:
+        raise UsageError("--max_steps 0 trains nothing; give a positive number of steps (-1: train by epochs)")
     if script_args.reward_funcs or script_args.replace_task_reward:
         raise UsageError(
             "sft learns the reference solutions and reads no reward: drop --reward_funcs and --replace_task_reward "
@@ -108,6 +117,9 @@ def main(argv: list[str]) -> list[dict]:
         logger.info("outputs: %s/ (model, tokenizer, README.md, result.json)", output_dir)
     finish_wandb_run()
     return history
+
+
+TRAIN_ONLY = ("baseline", "eval_every")  # UFTScriptArguments fields only `train` reads
 
 
 def check_one_sft_batch(rows: int, training_args) -> None:

@@ -22,6 +22,8 @@ from .common import (
 
 def main(argv: list[str]) -> None:
     parser, argv, (script_args, training_args, model_args) = parse_run_args(argv, "train")
+    if training_args.max_steps == 0:
+        raise UsageError("--max_steps 0 trains nothing; give a positive number of steps (-1: train by epochs)")
     runs = [(script_args, training_args)]
     if script_args.baseline:
         rft_args, rft_script = baseline_args(parser, argv)
