@@ -222,3 +222,26 @@ def test_the_difficulty_table_has_a_row_per_level():
     ]
     del report["by_depth"]
     assert eval_script.task_table(report).splitlines()[-1] == "| **overall** | 3 | 0.667 |"
+
+
+def test_eval_writes_the_completions_its_scores_are_made_of_and_how_they_were_generated(tmp_path):
+    report_path = tmp_path / "eval.json"
+    main(
+        ["eval", "--model", "tiny", "--task", "countdown", "--n", "3", "--num-samples", "2"]
+        + ["--max-new-tokens", "6", "--temperature", "0.7", "--out", str(report_path)]
+    )
+    report = json.loads(report_path.read_text())
+    assert report["generation"] == {
+        "max_new_tokens": 6,
+        "greedy": True,
+        "num_samples": 2,
+        "temperature": 0.7,
+        "batch_size": 64,
+        "seed": 1,
+    }
+    records = [json.loads(line) for line in (tmp_path / "eval.completions.jsonl").read_text().splitlines()]
+    assert report["completions_file"] == str(tmp_path / "eval.completions.jsonl")
+    assert [r["kind"] for r in records] == ["greedy"] * 3 + ["sampled"] * 6
+    greedy = [r["correct"] for r in records if r["kind"] == "greedy"]
+    assert sum(greedy) / 3 == report["pass@1"]
+    assert all(r["prompt"].endswith("<think> ") and isinstance(r["completion"], str) for r in records)

@@ -126,13 +126,21 @@ def evaluate(
     generate: Generate,
     num_samples: int = 1,
     difficulty: str | None = None,
+    completions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Greedy pass@1 and, with ``num_samples > 1``, sampled pass@k, overall and per difficulty."""
+    """Greedy pass@1 and, with ``num_samples > 1``, sampled pass@k, overall and per difficulty.
+
+    ``completions``: a list that receives one record per generated completion (row, prompt, greedy or sampled, the
+    text, correct or not), to read what the scores are made of."""
     prompts = list(dataset["prompt"])
-    greedy = score(dataset, generate(prompts, 1, True), reward)
+    greedy_texts = generate(prompts, 1, True)
+    greedy = score(dataset, greedy_texts, reward)
+    _record(completions, prompts, greedy_texts, greedy, "greedy")
     per_row = {"pass@1": [row[0] for row in greedy]}
     if num_samples > 1:
-        sampled = score(dataset, generate(prompts, num_samples, False), reward)
+        sampled_texts = generate(prompts, num_samples, False)
+        sampled = score(dataset, sampled_texts, reward)
+        _record(completions, prompts, sampled_texts, sampled, "sampled")
         per_row[f"pass@{num_samples}"] = [any(row) for row in sampled]
         per_row[f"mean@{num_samples}"] = [sum(row) / len(row) for row in sampled]
 
@@ -146,6 +154,14 @@ def evaluate(
             for level, rows in sorted(groups.items(), key=lambda item: str(item[0]))
         }
     return report
+
+
+def _record(out: list | None, prompts: list, texts: list[list[str]], correct: list[list[bool]], kind: str) -> None:
+    if out is None:
+        return
+    for row, (prompt, samples, marks) in enumerate(zip(prompts, texts, correct, strict=True)):
+        for text, mark in zip(samples, marks, strict=True):
+            out.append({"row": row, "kind": kind, "prompt": prompt, "completion": text, "correct": mark})
 
 
 def no_hint_accuracy(

@@ -64,6 +64,11 @@ def main(argv: list[str]) -> None:
     out = Path(args.out) if args.out else default_report_path(args.model, "suite" if suite else report["task"])
     replaced = out.exists()  # only an explicit --out: the default path is a new file
     out.parent.mkdir(parents=True, exist_ok=True)
+    completions = getattr(args, "completions", None)
+    if completions:  # what the scores are made of, one JSON line per completion, beside the report
+        written = out.with_suffix(".completions.jsonl")
+        written.write_text("".join(json.dumps(record) + "\n" for record in completions))
+        report["completions_file"] = str(written)
     out.write_text(json.dumps(report, indent=2))
     if suite:
         from ..evaluation import suite_table
@@ -130,8 +135,10 @@ def evaluate_model(args: argparse.Namespace) -> dict:
         raise UsageError("--scoring both is for a suite (--dataset without --task); choose project or official")
     reward, dataset = scored_with(scoring, task, dataset)
     dataset = chat_rows(args, dataset)
-    backend, generate = generator(args, args.max_new_tokens or task.max_completion_length)
-    report = evaluate(dataset, reward, generate, args.num_samples, task.difficulty)
+    max_new_tokens = args.max_new_tokens or task.max_completion_length
+    backend, generate = generator(args, max_new_tokens)
+    args.completions = []
+    report = evaluate(dataset, reward, generate, args.num_samples, task.difficulty, completions=args.completions)
     return {
         "model": args.model,
         "task": task.name,
@@ -140,7 +147,20 @@ def evaluate_model(args: argparse.Namespace) -> dict:
         "hints": False,
         "chat": args.chat,
         "dtype": args.dtype,
+        "generation": generation_settings(args, max_new_tokens),
         **report,
+    }
+
+
+def generation_settings(args: argparse.Namespace, max_new_tokens: int) -> dict:
+    """How the completions were generated, as the report records it (greedy pass@1, sampled pass@k)."""
+    return {
+        "max_new_tokens": max_new_tokens,
+        "greedy": True,
+        "num_samples": args.num_samples,
+        "temperature": args.temperature if args.num_samples > 1 else None,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
     }
 
 
