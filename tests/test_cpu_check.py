@@ -83,3 +83,27 @@ def test_eval_loads_the_weights_in_the_dtype_asked_for(qwen2_checkpoint):
 
     assert model_for_inference(str(qwen2_checkpoint), "bfloat16")[0].dtype == torch.bfloat16
     assert model_for_inference(str(qwen2_checkpoint))[0].dtype == torch.float32  # auto: the checkpoint's own
+
+
+def test_a_busy_machine_gets_fewer_torch_threads_said_in_one_line(monkeypatch, caplog):
+    import logging
+    import os
+
+    from uft_trl import cli
+
+    threads = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    torch.set_num_threads(2)
+    try:
+        with caplog.at_level(logging.INFO, logger="uft_trl"):
+            cli._threads_for_the_load()
+        assert torch.get_num_threads() == 1
+        assert "other work keeps 1 of 2 cores busy: 1 torch thread(s) instead of 2" in caplog.text
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's choice stands
+        torch.set_num_threads(2)
+        cli._threads_for_the_load()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
