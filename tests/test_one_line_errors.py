@@ -155,3 +155,36 @@ def test_a_solution_with_an_empty_step_names_the_row_and_the_step():
     with pytest.raises(ValueError, match=r"Row 7: step 1 of column 'hint' is an empty string"):
         solution_steps(["10 + 2 = 12\n", "", "x"], get_splitter("auto"), "hint", 7)
     assert solution_steps(["Step 1.", "\n\n", "Step 2."], get_splitter("auto"), "hint", 0)  # MATH's separators stay
+
+
+def test_push_to_hub_without_the_hub_fails_before_training(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "pushed"
+    err = one_line(capsys, ["train", *TINY, "--push_to_hub", "true", "--output_dir", str(out)])
+    assert "HF_HUB_OFFLINE is set" in err and not out.exists()
+    import huggingface_hub
+
+    def refused(token=None):
+        raise ConnectionError("Failed to resolve 'huggingface.co'")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub, "whoami", refused)
+    err = one_line(capsys, ["train", *TINY, "--push_to_hub", "true", "--output_dir", str(out)])
+    assert "the Hub did not accept this machine (Failed to resolve" in err and "hf auth login" in err
+    assert not out.exists()
+
+
+def test_a_push_that_fails_after_training_says_where_the_run_is(tmp_path, capsys, monkeypatch):
+    import uft_trl.hub
+    from uft_trl.trainer import UFTTrainer
+
+    def unreachable(self, *args, **kwargs):
+        raise ConnectionError("Max retries exceeded")
+
+    monkeypatch.setattr(uft_trl.hub, "check_push", lambda args: None)
+    monkeypatch.setattr(UFTTrainer, "push_to_hub", unreachable)
+    out = tmp_path / "trained"
+    err = one_line(
+        capsys, ["train", *TINY, "--push_to_hub", "true", "--disable_tqdm", "true", "--output_dir", str(out)]
+    )
+    assert f"trained and saved in {out}/" in err and f"hf upload trained {out}" in err
+    assert (out / "model.safetensors").is_file() and (out / "result.json").is_file()

@@ -123,10 +123,13 @@ class RunStateCallback(TrainerCallback):
 
 
 def prepare_output_dir(script_args, training_args) -> None:
-    """The checkpoint to resume from (``true``: the latest) and a check that the folder holds nothing this run would
-    replace unasked; ``--cpu_check``'s own folder is replaced freely."""
+    """Before anything is written: the Hub when the run pushes to it, the checkpoint to resume from (``true``: the
+    latest), and a check that the folder holds nothing this run would replace unasked (``--cpu_check``'s own folder is
+    replaced freely)."""
     from .cpu_check import SUFFIX
+    from .hub import check_push
 
+    check_push(training_args)  # an unreachable Hub fails now, not after training
     output_dir = training_args.output_dir
     training_args.resume_from_checkpoint = resolve_resume(training_args.resume_from_checkpoint, output_dir)
     disposable = script_args.cpu_check and output_dir.rstrip("/").endswith(SUFFIX)

@@ -109,8 +109,10 @@ def main(argv: list[str]) -> list[dict]:
         trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
         (output_dir / "result.json").write_text(json.dumps(result, indent=2))
     if push:
+        from ..hub import push_or_say_how
+
         training_args.push_to_hub = True
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+        push_or_say_how(trainer, str(output_dir), dataset_name=script_args.dataset_name)
     if trainer.accelerator.is_main_process:
         loss = "" if result["final_loss"] is None else f", final loss {result['final_loss']:.4f}"
         logger.info("%s sft: %d steps%s (%s s of training)", task.name, result["steps"], loss, result["train_seconds"])

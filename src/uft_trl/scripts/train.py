@@ -146,8 +146,10 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         trainer.create_model_card(model_name=output_dir.name, dataset_name=script_args.dataset_name)
         (output_dir / "result.json").write_text(json.dumps(result, indent=2))
     if push:
+        from ..hub import push_or_say_how
+
         training_args.push_to_hub = True
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+        push_or_say_how(trainer, str(output_dir), dataset_name=script_args.dataset_name)
     finish_wandb_run()  # a baseline run in the same process must get a run of its own
     return result
 
