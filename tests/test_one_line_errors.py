@@ -188,3 +188,21 @@ def test_a_push_that_fails_after_training_says_where_the_run_is(tmp_path, capsys
     )
     assert f"trained and saved in {out}/" in err and f"hf upload trained {out}" in err
     assert (out / "model.safetensors").is_file() and (out / "result.json").is_file()
+
+
+def test_a_misspelled_option_gets_the_nearest_one(tmp_path, capsys):
+    err = one_line(capsys, ["train", "--learnig_rate", "3"])
+    assert "unrecognized arguments: --learnig_rate" in err and "did you mean --learning_rate" in err
+    config = tmp_path / "typo.yaml"
+    config.write_text("learnig_rate: 0.1\nhint_schedul: cosine\nmax_steps: 3\n")
+    for command in ("train", "sft"):
+        err = one_line(capsys, [command, "--config", str(config)])
+        assert str(config) in err and "'learnig_rate' (did you mean 'learning_rate'?)" in err
+        assert "'hint_schedul' (did you mean 'hint_schedule'?)" in err
+
+
+def test_data_help_lists_the_tasks_that_generate():
+    done = subprocess.run(
+        [sys.executable, "-m", "uft_trl", "data", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert "a task with a generator: countdown, kk_logic, search_tree" in " ".join(done.stdout.split())

@@ -48,8 +48,9 @@ def load_split(source: str | Path, split: str = "train", name: str | None = None
     elif path.is_file():
         if split not in ("train", path.stem):
             raise ValueError(
-                f"File {path} holds a single split; asked for split {split!r}. "
-                f"Pass split='train' or {path.stem!r}, or a directory holding {split}.parquet."
+                f"File {path} holds a single split; asked for split {split!r}: the split "
+                + ("'train'" if path.stem == "train" else f"'train' or {path.stem!r}")
+                + f" reads it (eval: --split train), or give a directory holding {split}.parquet."
             )
     elif looks_local(str(source)):
         raise FileNotFoundError(

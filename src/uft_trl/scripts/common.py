@@ -11,7 +11,7 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
-from ..arguments import UFTScriptArguments
+from ..arguments import HintArguments, UFTScriptArguments
 from ..argv import config_flag_split, flag_value
 from ..tasks import get_task
 
@@ -31,9 +31,40 @@ def trl_parser(dataclass_types, command: str):
 
     class Parser(TrlParser):
         def error(self, message):
-            raise UsageError(f"{message} (`uft-trl {command} --help` lists the options)")
+            raise UsageError(f"{message}{did_you_mean(message, self)} (`uft-trl {command} --help` lists the options)")
 
     return Parser(dataclass_types, prog=f"uft-trl {command}")
+
+
+def did_you_mean(message: str, parser: argparse.ArgumentParser) -> str:
+    """``; did you mean --learning_rate?`` for an unrecognized ``--learnig_rate``."""
+    import difflib
+
+    if "unrecognized arguments" not in message:
+        return ""
+    known = [option for action in parser._actions for option in action.option_strings]
+    guesses = []
+    for word in message.split(":", 1)[1].split():
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1)
+            guesses += [f"{close[0]} for {word}"] if close else []
+    return f"; did you mean {', '.join(guesses)}?" if guesses else ""
+
+
+def check_config_keys(settings: dict, dataclass_types, path: str) -> None:
+    """A key of the YAML that no option has: one line naming the file, the key and the nearest option (TRL's own
+    error gives none of them)."""
+    import dataclasses
+    import difflib
+
+    known = {field.name for cls in dataclass_types for field in dataclasses.fields(cls)} | {"env", "cpu_check"}
+    unknown = [key for key in settings if key not in known]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise UsageError(f"config {path}: unknown option(s) {', '.join(hints)}; `--help-all` lists every option")
 
 
 def with_cpu_check(argv: list[str], command: str) -> list[str]:
@@ -150,9 +181,26 @@ def parse_run_args(argv: list[str], command: str):
     from ..config import UFTConfig
 
     argv = without_bf16_on_a_cpu(with_cpu_check(config_flag_split(argv), command))
-    parser = trl_parser((UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig), command)
+    types = (UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig)
+    config = flag_value(argv, "--config")
+    if config is not None and Path(config).is_file():
+        settings = read_config(config)
+        # sft reads a train config's hint settings as no option of its own: only train's own keys are checked there
+        check_config_keys(settings, (*types, HintArguments) if command == "sft" else types, config)
+    parser = trl_parser(types, command)
     apply_embedded_default(parser, argv, command)  # for sft, the default's hint settings do not apply
-    return parser, argv, parser.parse_args_and_config(argv)
+    try:
+        return parser, argv, parser.parse_args_and_config(argv)
+    except ValueError as error:  # HfArgumentParser's "Some specified arguments are not used": no file, no guess
+        import re
+
+        unused = re.findall(r"'(--[\w.-]+)", str(error)) if "not used by the HfArgumentParser" in str(error) else []
+        if not unused:
+            raise
+        message = f"unrecognized arguments: {' '.join(unused)}"
+        raise UsageError(
+            f"{message}{did_you_mean(message, parser)} (`uft-trl {command} --help` lists the options)"
+        ) from None
 
 
 def wandb_offline_without_credentials(report_to: list[str] | str | None) -> bool:

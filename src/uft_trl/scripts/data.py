@@ -11,7 +11,8 @@ from .common import OptionParser, UsageError, boolean, count, logger
 
 def main(argv: list[str]) -> None:
     parser = OptionParser(prog="uft-trl data", description="Write a generated task dataset to disk.")
-    parser.add_argument("task", help=f"a task with a generator: one of {', '.join(task_names())} but math, gsm8k")
+    generated = [name for name in task_names() if get_task(name).build is not None]
+    parser.add_argument("task", help=f"a task with a generator: {', '.join(generated)}")
     parser.add_argument("--n", type=count(1), required=True, help="number of rows")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--split", default="train", help="split name: the file's name, and which seed it uses")
