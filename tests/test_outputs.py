@@ -245,3 +245,27 @@ def test_eval_writes_the_completions_its_scores_are_made_of_and_how_they_were_ge
     greedy = [r["correct"] for r in records if r["kind"] == "greedy"]
     assert sum(greedy) / 3 == report["pass@1"]
     assert all(r["prompt"].endswith("<think> ") and isinstance(r["completion"], str) for r in records)
+
+
+def test_the_cards_training_procedure_is_not_blank_without_a_tracker(uft_and_rft):
+    card = (uft_and_rft[0] / "README.md").read_text()
+    section = card[card.index("## Training procedure") : card.index("This model was trained with")]
+    assert "The settings of this run are in the table below" in section
+
+
+def test_a_short_runs_curves_have_whole_step_ticks(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from uft_trl.plotting import plot_runs
+
+    metrics = tmp_path / "metrics.jsonl"
+    rows = [{"step": 0, "no_hint_accuracy": 0.0}] + [
+        {"step": s, "reward": 0.1 * s, "uft/revealed_fraction": 0.5, "uft/hint_nll": 2.0 - s / 3} for s in (1, 2, 3)
+    ]
+    rows.append({"step": 3, "no_hint_accuracy": 0.5})  # the accuracy before and after, as every run logs it
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    closed = []
+    monkeypatch.setattr(plt, "close", closed.append)
+    plot_runs({"uft": metrics}, tmp_path / "curves.png")
+    for ax in closed[0].axes:
+        assert all(float(t).is_integer() for t in ax.get_xticks()), ax.get_title()

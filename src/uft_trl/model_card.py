@@ -107,6 +107,13 @@ def finish_card(
         card = re.sub(r"(## Quick start\n\n)```python\n.*?```\n", lambda m: m[1] + code, card, count=1, flags=re.S)
     else:
         card = card.replace('model="None"', f'model="{model}"', 1)
+    # TRL's "Training procedure" holds only tracker badges (wandb, comet): without a tracker it is blank lines
+    card = re.sub(
+        r"(## Training procedure\n)\s*\n(?=This model was trained with)",
+        lambda m: m[1] + "\nThe settings of this run are in the table below; `training_args.bin` holds them all.\n\n",
+        card,
+        count=1,
+    )
     rows = "\n".join(f"| {key} | {value} |" for key, value in settings.items())
     section = f"### {heading}\n\n{intro}\n\n| setting | value |\n|---|---|\n{rows}\n\n"
     marker = "### Framework versions"

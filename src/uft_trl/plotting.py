@@ -34,9 +34,12 @@ def plot_runs(runs: dict[str, str | Path], out: str | Path, title: str = "") -> 
             if points:
                 steps, values = zip(*points, strict=True)
                 ax.plot(steps, values, marker="." if len(points) < 30 else None, label=label)
+    from matplotlib.ticker import MaxNLocator
+
     for ax, (_, name) in zip(axes, PANELS, strict=True):
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at 1.5 on a short run
         ax.grid(alpha=0.3)
     axes[-1].set_ylim(-0.02, 1.02)
     axes[0].legend(fontsize=8)
