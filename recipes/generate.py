@@ -46,7 +46,7 @@ def cpu_check_lines(command: str, path: str) -> list[str]:
     GPU job."""
     return [
         "Check it first on a CPU (same method, loss, hints and scoring, a few rows, 2 steps; into <output_dir>-cpu-check;",
-        "about a minute for a 135M model, it prints its estimate first):",
+        "1.5-2.5 minutes for a 135M model on 2 cores, it prints its estimate first):",
         f"  uft-trl {command} --config {path} --model_name_or_path <checkpoint or .gguf> --cpu_check",
     ]
 

@@ -7,8 +7,8 @@ recipe's own ``hint_steps`` stays, so hints are at their largest, as at the star
 ``<output_dir>-cpu-check``, never the recipe's own folder, and says before its first step how long it will take.
 Flags the user gives on the command line win over these.
 
-Measured on 2 CPU cores (docs/benchmarks.md, "A pretrained model"): the embedded tiny model, seconds; SmolLM2-135M,
-about a minute for a Countdown recipe and two to three for K&K, whose prompts and solutions are several times longer.
+Measured on 2 CPU cores (docs/benchmarks.md, section 8): the embedded tiny model 8 s; SmolLM2-135M 88 s for the
+Countdown UFT recipe and 150 s for K&K's, whose prompts and solutions are several times longer.
 
 Standard library at import: the switch is read before TRL's parser sees the arguments (bf16 on a CPU fails in the
 parser).
