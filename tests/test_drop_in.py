@@ -150,3 +150,16 @@ def test_a_checkpoint_and_its_card_for_a_dataset_without_a_prompt_column(checkpo
     assert (tmp_path / "run" / "checkpoint-1" / "model.safetensors").is_file()
     card = (tmp_path / "run" / "README.md").read_text()  # written at the save, as TRL writes it
     assert "## Quick start" in card and "uft-trl" in card
+
+
+def test_on_a_cpu_only_machine_the_config_trains_in_float32_where_grpo_config_stops(monkeypatch):
+    import transformers.training_args
+
+    if transformers.training_args.is_torch_bf16_gpu_available():
+        pytest.skip("a device here trains in bf16")
+    with pytest.raises(ValueError, match="bf16"):
+        GRPOConfig("out")
+    assert UFTConfig("out").bf16 is False
+    assert UFTConfig("out", bf16=True, use_cpu=True).bf16 is True  # asked for: kept
+    monkeypatch.setattr(transformers.training_args, "is_torch_bf16_gpu_available", lambda: True)
+    assert UFTConfig("out").bf16 is True and GRPOConfig("out").bf16 is True  # GRPOConfig's default where bf16 runs

@@ -77,7 +77,19 @@ class UFTConfig(HintArguments, GRPOConfig):
 
     def __post_init__(self):
         self.check_hint_arguments()
+        if self.bf16 is None and not self.fp16 and not self.use_cpu and not _bf16_device():
+            # GRPOConfig's default is bf16, which transformers refuses where no device trains in it: on a CPU-only
+            # machine UFTConfig("out") trains in float32 instead of stopping (GRPOConfig("out") raises there)
+            self.bf16 = False
         super().__post_init__()
+
+
+def _bf16_device() -> bool:
+    import transformers.training_args
+
+    return (
+        transformers.training_args.is_torch_bf16_gpu_available() or transformers.training_args.is_torch_xla_available()
+    )
 
 
 __all__ = ["UFTConfig", "UFTScriptArguments", "parse_options"]
