@@ -111,16 +111,26 @@ def test_push_to_hub_uploads_model_and_uft_card_to_the_right_repo(tmp_path, monk
         files = sorted(p.name for p in Path(folder_path).iterdir())
         requests.append(("upload_folder", repo_id, files, (Path(folder_path) / "README.md").read_text()))
 
+    def whoami(self, token=None):  # checked before training: logged in, with a token that writes
+        requests.append(("whoami",))
+        return {"name": "someone", "auth": {"accessToken": {"role": "write"}}}
+
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    monkeypatch.setattr(HfApi, "whoami", whoami)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     out = tmp_path / "tiny-uft"
     main(
         ["train", "--output_dir", str(out), "--max_steps", "2", "--num_train", "32", "--num_test", "8"]
         + ["--per_device_train_batch_size", "16", "--baseline", "false"]
         + ["--push_to_hub", "true", "--hub_model_id", "someone/tiny-uft"]
     )
-    assert [r[:2] for r in requests] == [("create_repo", "someone/tiny-uft"), ("upload_folder", "someone/tiny-uft")]
-    _, _, files, card = requests[1]
+    assert [r[:2] for r in requests] == [
+        ("whoami",),
+        ("create_repo", "someone/tiny-uft"),
+        ("upload_folder", "someone/tiny-uft"),
+    ]
+    _, _, files, card = requests[2]
     assert {"model.safetensors", "config.json", "tokenizer.json", "README.md"} <= set(files)
     assert "- uft" in card and "liu2025uft" in card and "| task | search_tree |" in card
     assert "| hint schedule | cosine |" in card and "no-hint test accuracy" in card

@@ -161,13 +161,13 @@ def test_push_to_hub_without_the_hub_fails_before_training(tmp_path, capsys, mon
     out = tmp_path / "pushed"
     err = one_line(capsys, ["train", *TINY, "--push_to_hub", "true", "--output_dir", str(out)])
     assert "HF_HUB_OFFLINE is set" in err and not out.exists()
-    import huggingface_hub
+    from huggingface_hub import HfApi
 
-    def refused(token=None):
+    def refused(self, token=None):
         raise ConnectionError("Failed to resolve 'huggingface.co'")
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(huggingface_hub, "whoami", refused)
+    monkeypatch.setattr(HfApi, "whoami", refused)
     err = one_line(capsys, ["train", *TINY, "--push_to_hub", "true", "--output_dir", str(out)])
     assert "the Hub did not accept this machine (Failed to resolve" in err and "hf auth login" in err
     assert not out.exists()
@@ -206,3 +206,13 @@ def test_data_help_lists_the_tasks_that_generate():
         [sys.executable, "-m", "uft_trl", "data", "--help"], capture_output=True, text=True, timeout=120
     )
     assert "a task with a generator: countdown, kk_logic, search_tree" in " ".join(done.stdout.split())
+
+
+def test_push_to_hub_with_a_read_only_token_fails_before_training(tmp_path, capsys, monkeypatch):
+    from huggingface_hub import HfApi
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(HfApi, "whoami", lambda self, token=None: {"auth": {"accessToken": {"role": "read"}}})
+    out = tmp_path / "pushed"
+    err = one_line(capsys, ["train", *TINY, "--push_to_hub", "true", "--output_dir", str(out)])
+    assert "read-only" in err and not out.exists()

@@ -19,10 +19,10 @@ def check_push(training_args) -> None:
         raise HubError(
             "--push_to_hub needs the Hub, and HF_HUB_OFFLINE is set: unset it, or train without --push_to_hub"
         )
-    from huggingface_hub import whoami
+    from huggingface_hub import HfApi
 
     try:
-        who = whoami(token=training_args.hub_token)
+        who = HfApi().whoami(token=training_args.hub_token)
     except Exception as error:  # no token (LocalTokenNotFoundError), a bad one (401), no network (ConnectionError)
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise HubError(
