@@ -78,21 +78,21 @@ def check_output_dir(output_dir: str, resume: str | None, overwrite: bool, dispo
         raise RunFolderError(f"{output_dir} holds a saved model; {fix}")
 
 
-def start_log(path: Path, resume: str | None) -> list[dict]:
+def start_log(path: Path, resume: str | None, write: bool = True) -> list[dict]:
     """The lines of ``metrics.jsonl`` the run keeps: none for a new run (the file is emptied), those up to the
-    checkpoint's step for a resumed one (the steps after it are trained and logged again)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint's step for a resumed one (the steps after it are trained and logged again). ``write=False`` (processes
+    other than the main one) reads the same answer without touching the file, so every process decides alike."""
     if resume is None or not path.is_file():
-        path.write_text("")
-        return []
-    step = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"]
-    kept = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if record.get("step", 0) <= step:
-                kept.append(record)
-    path.write_text("".join(json.dumps(record) + "\n" for record in kept))
+        kept = []
+    else:
+        step = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"]
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        kept = [record for record in records if record.get("step", 0) <= step]
+    if write:  # written beside and renamed over: a process reading it meanwhile sees the old file or the new one
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text("".join(json.dumps(record) + "\n" for record in kept))
+        partial.replace(path)
     return kept
 
 

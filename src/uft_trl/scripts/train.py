@@ -73,7 +73,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
     quiet_console(trainer)
     resume = training_args.resume_from_checkpoint
     earlier = run_state(resume)  # what the run's first part measured and trained, when resuming
-    kept = start_log(output_dir / "metrics.jsonl", resume) if trainer.accelerator.is_main_process else []
+    kept = start_log(output_dir / "metrics.jsonl", resume, write=trainer.accelerator.is_main_process)
     metrics = MetricsFileCallback(str(output_dir / "metrics.jsonl"))
     trainer.add_callback(metrics)
     main_process = trainer.accelerator.is_main_process
