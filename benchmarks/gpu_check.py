@@ -401,6 +401,8 @@ def recipe_command(plan: Plan, model: str, data: str, output_dir: Path, vllm: bo
         data,
         "--output_dir",
         str(output_dir),
+        "--overwrite_output_dir",  # a rerun of the check replaces its own run
+        "true",
         "--max_steps",
         str(plan.steps),
         "--per_device_train_batch_size",
