@@ -17,25 +17,11 @@ import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from testing_utils import length_reward
+from testing_utils import TINY_RUN, length_reward
 from uft_trl import UFTConfig, UFTTrainer
 
 
-BASE = dict(
-    per_device_train_batch_size=8,
-    num_generations=4,
-    max_completion_length=8,
-    max_steps=2,
-    learning_rate=1e-2,
-    logging_steps=1,
-    save_strategy="no",
-    report_to="none",
-    seed=0,
-    bf16=False,
-    use_cpu=True,
-    disable_tqdm=True,
-    dataloader_num_workers=0,
-)
+BASE = {**TINY_RUN, "max_steps": 2}
 
 
 def count_reward(completions, **kwargs):

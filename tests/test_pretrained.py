@@ -15,7 +15,7 @@ import torch
 from datasets import Dataset
 from transformers import AutoConfig, AutoTokenizer
 
-from testing_utils import make_config
+from testing_utils import make_config, recorded_prompts
 from uft_trl import UFTTrainer
 from uft_trl.chat import ChatTemplateError, chat_dataset, chat_prompt, split_plain_prompt
 from uft_trl.cli import main
@@ -158,14 +158,7 @@ def test_training_ids_are_the_chat_conversation_with_the_hint_on_a_token_boundar
     model = LlamaForCausalLM(config)
     rows = chat_dataset(countdown_rows(4), smol_tokenizer)
     seen: list[list[int]] = []
-    generate = model.generate
-
-    def recording(*args, input_ids=None, attention_mask=None, **kwargs):
-        for ids, mask in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
-            seen.append([token for token, keep in zip(ids, mask, strict=True) if keep])
-        return generate(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-
-    model.generate = recording
+    recorded_prompts(model, seen)
     args = make_config(tmp_path, hint_schedule="constant", hint_p_high=1.0, max_steps=1, per_device_train_batch_size=4)
     args.num_generations = 2
     trainer = UFTTrainer(

@@ -7,7 +7,7 @@ uft_trl.evaluation add none. A tokenizer that adds a BOS makes the difference vi
 import pytest
 from tokenizers import processors
 
-from testing_utils import make_config
+from testing_utils import make_config, recorded_prompts
 from uft_trl import UFTTrainer
 from uft_trl.evaluation import transformers_generator
 from uft_trl.tiny import build_model, build_tokenizer
@@ -26,18 +26,6 @@ def bos_tokenizer():
     )
     assert tokenizer(PROMPTS[0])["input_ids"][0] == bos  # what TRL's default tokenization would give
     return tokenizer
-
-
-def recorded_prompts(model, seen):
-    """Wrap model.generate to record each prompt's ids, left padding removed."""
-    generate = model.generate
-
-    def recording(*args, input_ids=None, attention_mask=None, **kwargs):
-        for ids, mask in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
-            seen.append([token for token, keep in zip(ids, mask, strict=True) if keep])
-        return generate(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-
-    model.generate = recording
 
 
 def test_training_and_evaluation_prompt_ids_are_equal_and_carry_no_bos(tmp_path, bos_tokenizer):

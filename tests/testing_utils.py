@@ -21,25 +21,38 @@ def length_reward(completions, **kwargs):
     return [float(len(c) % 5) / 4 for c in completions]
 
 
+# A tiny CPU run's training settings (every GRPOConfig takes them too: test_drop_in runs both trainers on them).
+TINY_RUN = dict(
+    per_device_train_batch_size=8,
+    num_generations=4,
+    max_completion_length=8,
+    max_steps=3,
+    learning_rate=1e-2,
+    logging_steps=1,
+    save_strategy="no",
+    report_to="none",
+    seed=0,
+    bf16=False,
+    use_cpu=True,
+    disable_tqdm=True,
+    dataloader_num_workers=0,
+)
+
+
 def make_config(tmp_path, **overrides):
-    defaults = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=8,
-        max_steps=3,
-        learning_rate=1e-2,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=0,
-        bf16=False,
-        use_cpu=True,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-    )
-    defaults.update(overrides)
-    return UFTConfig(**defaults)
+    return UFTConfig(**{"output_dir": str(tmp_path / "out"), **TINY_RUN, **overrides})
+
+
+def recorded_prompts(model, seen: list) -> None:
+    """Wrap model.generate to record each prompt's ids, left padding removed."""
+    generate = model.generate
+
+    def recording(*args, input_ids=None, attention_mask=None, **kwargs):
+        for ids, mask in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
+            seen.append([token for token, keep in zip(ids, mask, strict=True) if keep])
+        return generate(*args, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+    model.generate = recording
 
 
 MATH_PROBLEMS = [  # (question, steps, answer, level): enough rows for the official-schema MATH fixture

@@ -50,8 +50,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.flush()
             return
     except BrokenPipeError:  # `uft-trl sft --help | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        _reader_left()
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     warnings.filterwarnings("ignore", category=FutureWarning)  # upstream deprecation notices, not actionable here
     _console_logging()
@@ -71,9 +70,14 @@ def main(argv: list[str] | None = None) -> None:
         said = str(error) or "nothing of a run is lost that a checkpoint saved"
         print(f"\nuft-trl: stopped (Ctrl-C): {said}", file=sys.stderr)
         sys.exit(130)
-    except BrokenPipeError:  # `uft-trl ... | head`: the reader left; nothing is wrong
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    except BrokenPipeError:  # `uft-trl ... | head`
+        _reader_left()
+
+
+def _reader_left() -> None:
+    """The pipe's reader closed it (``| head``): nothing is wrong; stdout goes nowhere so the exit flush is quiet."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(message: str) -> None:
