@@ -84,7 +84,12 @@ def generate(num_numbers: int, n: int, seed: int, taken: set) -> list[dict]:
 
 
 def prepare_data(work: Path, args) -> Path:
-    """The four files, written once (a folder per run kind, a file per split, as `uft-trl data` writes them)."""
+    """The data files, written once, each problem drawn around every problem drawn before it (no overlap).
+
+    First problems of both sizes: test and validation problems, the base's easy training problems, a training pool.
+    The regime check reads that validation split (``regime/validation``). The table's splits (``rl/``) keep the
+    problems of the sizes the regime check showed room on (``--sizes``) and are topped up with new ones of those sizes
+    to ``--table-pool``/``--table-val``/``--table-test`` per size."""
     from datasets import Dataset
 
     data = work / "data"
@@ -95,21 +100,32 @@ def prepare_data(work: Path, args) -> Path:
         "val": args.val_per_size,
         "test": args.test_per_size,
         "sizes": [EASY, HARD],
+        "table_sizes": args.sizes,
+        "table": [args.table_pool, args.table_val, args.table_test],
     }
     if done.exists() and json.loads(done.read_text()) == settings:
         return data
     taken: set = set()
-    # held-out problems first, so every training file is drawn around them
     test = generate(EASY, args.test_per_size, 41, taken) + generate(HARD, args.test_per_size, 42, taken)
     val = generate(EASY, args.val_per_size, 31, taken) + generate(HARD, args.val_per_size, 32, taken)
     base = generate(EASY, args.base_rows, 11, taken)
     pool = generate(EASY, args.pool_per_size, 21, taken) + generate(HARD, args.pool_per_size, 22, taken)
-    for folder, split, rows in (
-        ("base", "train", base),
-        ("rl", "train", pool),
-        ("rl", "validation", val),
-        ("rl", "test", test),
-    ):
+
+    def table_split(rows: list[dict], per_size: int, seed: int) -> list[dict]:
+        kept = [row for row in rows if row["num_count"] in args.sizes]
+        for size in args.sizes:
+            missing = per_size - sum(row["num_count"] == size for row in kept)
+            kept += generate(size, max(missing, 0), seed * 10 + size, taken)
+        return kept
+
+    files = {
+        ("base", "train"): base,
+        ("regime", "validation"): val,
+        ("rl", "test"): table_split(test, args.table_test, 43),
+        ("rl", "validation"): table_split(val, args.table_val, 33),
+        ("rl", "train"): table_split(pool, args.table_pool, 23),
+    }
+    for (folder, split), rows in files.items():
         (data / folder).mkdir(parents=True, exist_ok=True)
         Dataset.from_list(rows).shuffle(seed=0).to_parquet(str(data / folder / f"{split}.parquet"))
     done.write_text(json.dumps(settings))
@@ -232,7 +248,7 @@ def regime(base: Path, data: Path, args) -> dict:
     torch.set_num_threads(args.threads)
     model, tokenizer = model_for_inference(str(base), dtype="bfloat16")
     rows = chat_dataset(
-        load_dataset("parquet", data_files=str(data / "rl" / "validation.parquet"))["train"], tokenizer
+        load_dataset("parquet", data_files=str(data / "regime" / "validation.parquet"))["train"], tokenizer
     )
     generate = transformers_generator(model, tokenizer, REGIME_TOKENS, batch_size=64)
 
@@ -460,8 +476,12 @@ def _column_n(evaluation: dict, column: str) -> int:
     return evaluation["n"] if column == "all" else evaluation["by_num_count"][column]["n"]
 
 
-def targets(rows: dict) -> list[tuple[str, bool, str]]:
-    """The issue's questions, on the hard size and on all sizes, against the pooled binomial standard error."""
+def table_columns(sizes: list[int]) -> list[str]:
+    return [str(size) for size in sizes] + (["all"] if len(sizes) > 1 else [])
+
+
+def targets(rows: dict, columns: list[str]) -> list[tuple[str, bool, str]]:
+    """The issue's questions, per column of the table, against the pooled binomial standard error."""
     checks = []
 
     def compare(a: str, b: str, column: str, margin: float, name: str):
@@ -474,7 +494,7 @@ def targets(rows: dict) -> list[tuple[str, bool, str]]:
                 (name, met, f"{x['mean']:.3f} vs {y['mean']:.3f}, difference {difference:+.3f}, SE {error:.3f}")
             )
 
-    for column in (str(HARD), "all"):
+    for column in columns:
         compare("uft", "rft", column, 2.0, f"UFT > RFT by 2 SE ({column})")
         compare("uft", "sft", column, 0.0, f"UFT >= SFT ({column})")
         compare("adaptive", "uft", column, 0.0, f"adaptive >= UFT ({column})")
@@ -501,20 +521,20 @@ DIAGNOSTICS = (
 
 def write_markdown(report: dict, path: Path) -> None:
     rows, base = report["table"], report["base"]
-    columns = [str(EASY), str(HARD), "all"]
+    regime_columns, columns = [str(EASY), str(HARD)], report["columns"]
     lines = [
         "## The base and where hints can act",
         "",
         f"Base: {report['base_line']}",
         "",
-        "Greedy validation accuracy of the base with a share of the reference reasoning after the prompt "
-        "(UFT's chunks):",
+        f"Greedy accuracy of the base on {report['regime_n']} validation problems per size with a share of the "
+        f"reference reasoning after the prompt (UFT's chunks; {REGIME_TOKENS} new tokens):",
         "",
-        "| revealed | " + " | ".join(f"{s} numbers" for s in columns[:2]) + " |",
+        "| revealed | " + " | ".join(f"{s} numbers" for s in regime_columns) + " |",
         "|---|" + "---:|" * 2,
     ]
     for name, cells in report["regime"].items():
-        lines.append(f"| {name} | " + " | ".join(f"{cells.get(s, float('nan')):.3f}" for s in columns[:2]) + " |")
+        lines.append(f"| {name} | " + " | ".join(f"{cells.get(s, float('nan')):.3f}" for s in regime_columns) + " |")
     lines += [
         "",
         "## Test accuracy (greedy, no hints)",
@@ -664,11 +684,14 @@ def report(results: list[dict], base: Path, data: Path, work: Path, args) -> Non
     payload = {
         "meta": run_meta(__file__, f"{args.threads} torch thread(s) per run, {args.jobs} runs at a time"),
         "setup": (
-            f"Countdown with {EASY} and {HARD} numbers, chat prompts (`--chat true`). Training pool "
-            f"{args.pool_per_size} problems per size, {args.steps} optimizer steps of {args.prompts} prompts x "
-            f"{args.rollouts} rollouts (SFT: {args.prompts * args.rollouts} reference solutions per step), "
-            f"{args.max_new_tokens} new tokens at most, constant learning rate, beta 0, no gradient "
-            f"checkpointing; UFT: cosine hints over the first 60% of steps (p 0.95 -> 0.05), sft_loss_coef "
+            f"Countdown with {' and '.join(map(str, args.sizes))} numbers (the sizes the regime check shows room "
+            f"on), chat prompts (`--chat true`). Training pool {args.table_pool} problems per size, {args.steps} "
+            f"optimizer steps of {args.prompts} prompts x {args.rollouts} rollouts (SFT: "
+            f"{args.prompts * args.rollouts} reference solutions per step), {args.max_new_tokens} new tokens at most, "
+            f"constant learning rate, beta 0, no gradient checkpointing; UFT: cosine hints over the first 60% of "
+            f"steps (p 0.95 -> 0.05), sft_loss_coef 0.001; adaptive: UFT's rate, not swept; validation: "
+            f"{args.table_val} problems per size (RL: the run's own float32 no-hint accuracy every "
+            f"{args.eval_every} steps; SFT: `uft-trl eval` at the end). "
             f"0.001. Seeds {args.seeds} (the data and the base are shared; the seed draws rollouts, hints and "
             f"batch order). {args.threads} torch thread(s) per run, {args.jobs} runs at a time."
         ),
@@ -678,13 +701,15 @@ def report(results: list[dict], base: Path, data: Path, work: Path, args) -> Non
             f"{base_info['seconds'] / 60:.1f} min; test accuracy {base_test['pass@1']:.3f}."
         ),
         "test_line": (
-            f"{args.test_per_size} held-out test problems per size, greedy, {args.max_new_tokens} new "
+            f"{args.table_test} held-out test problems per size, greedy, {args.max_new_tokens} new "
             f"tokens, bfloat16 (`uft-trl eval --dtype bfloat16`)."
         ),
         "base": by_size(base_test),
         "regime": regime(base, data, args),
+        "regime_n": args.val_per_size,
         "table": rows,
-        "targets": targets(rows),
+        "columns": table_columns(args.sizes),
+        "targets": targets(rows, table_columns(args.sizes)),
         "sweep": sweep,
         "sweep_rates": sorted({r["lr"] for r in results if r["seed"] == args.seeds[0]}),
         "diagnostics": diagnostics,
@@ -735,9 +760,15 @@ def main() -> None:
     parser.add_argument("--base-rows", type=int, default=256)
     parser.add_argument("--base-steps", type=int, default=32)
     parser.add_argument("--base-lr", type=float, default=3e-5)
-    parser.add_argument("--pool-per-size", type=int, default=256)
-    parser.add_argument("--val-per-size", type=int, default=64)
-    parser.add_argument("--test-per-size", type=int, default=100)
+    parser.add_argument("--pool-per-size", type=int, default=256, help="the first draw (both sizes)")
+    parser.add_argument("--val-per-size", type=int, default=64, help="the first draw: the regime check's problems")
+    parser.add_argument("--test-per-size", type=int, default=100, help="the first draw")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[EASY], help="the table's sizes: where the regime check shows room"
+    )
+    parser.add_argument("--table-pool", type=int, default=512, help="training problems per size of the table")
+    parser.add_argument("--table-val", type=int, default=128, help="validation problems per size of the table")
+    parser.add_argument("--table-test", type=int, default=200, help="test problems per size of the table")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2, help="runs at the same time")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "pretrained_table")
