@@ -28,6 +28,13 @@ def main(out_dir: str, scenario: str) -> None:
         batch, schedule = 4, "adaptive"
         extra = {"save_strategy": "steps", "save_steps": 2} if scenario == "adaptive" else {}
         extra["hint_p_high"] = 0.5  # the first prompts start at half their solution
+    elif scenario.startswith("half_hinted"):
+        # hint_rollouts=2 of 4: under 2 processes rank 0 holds a group's hinted rollouts, rank 1 its unhinted ones;
+        # "half_hinted_single" is the same global batch in one process.
+        prompts = [f"Q: {i}\nA: " for i in range(6)]
+        hints = [[f"step {j}\n" for j in range(i + 2)] for i in range(6)]
+        batch, schedule = (4 if scenario.endswith("single") else 2), "constant"
+        extra = {"hint_rollouts": 2}
     elif scenario == "split_groups":
         # 2 rollouts per rank, 4 per group: every group straddles the two processes.
         prompts = [f"Q: {i}\nA: " for i in range(6)]

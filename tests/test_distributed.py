@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,34 @@ def test_groups_split_across_processes_share_hints_and_weights_agree(tmp_path):
     # Metrics are gathered: both ranks log the same values.
     for key in ("uft/hint_tokens", "uft/revealed_fraction", "uft/hint_nll", "reward"):
         assert [log[key] for log in rank0["logs"]] == [log[key] for log in rank1["logs"]]
+
+
+def test_part_of_each_group_hinted_alike_in_one_and_in_two_processes(tmp_path):
+    """hint_rollouts=2 of 4: the first two rollouts of each group get its hint wherever they run."""
+    rank0, rank1 = launch(tmp_path / "two", "half_hinted")
+    (tmp_path / "one").mkdir()
+    single = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "one"), "half_hinted_single"],
+        env=ACCELERATE_CPU_ENV,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert single.returncode == 0, single.stderr[-3000:]
+    one = json.loads((tmp_path / "one" / "rank0.json").read_text())
+    two = [
+        seen
+        for step in range(4)
+        for seen in rank0["seen"][2 * step : 2 * step + 2] + rank1["seen"][2 * step : 2 * step + 2]
+    ]
+    assert [(r["prompt"], r["hint"]) for r in two] == [(r["prompt"], r["hint"]) for r in one["seen"]]
+    for step in range(4):
+        group = one["seen"][4 * step : 4 * step + 4]
+        assert all(r["hint"] for r in group[:2]) and not any(r["hint"] for r in group[2:])
+    assert rank0["checksum"] == rank1["checksum"]
+    for key in ("uft/reward_mixed_hinted", "uft/reward_mixed_unhinted", "uft/hint_nll"):
+        assert [log[key] for log in rank0["logs"]] == [log[key] for log in rank1["logs"]]
+    assert all(log["uft/hinted_fraction"] == 0.5 for log in rank0["logs"] + one["logs"])
 
 
 def test_no_hang_when_only_one_rank_has_hint_tokens(tmp_path):

@@ -238,6 +238,7 @@ def test_eval_writes_the_completions_its_scores_are_made_of_and_how_they_were_ge
         "temperature": 0.7,
         "batch_size": 64,
         "seed": 1,
+        "prompt_special_tokens": True,  # no run's result.json beside the model: the tokenizer's own
     }
     records = [json.loads(line) for line in (tmp_path / "eval.completions.jsonl").read_text().splitlines()]
     assert report["completions_file"] == str(tmp_path / "eval.completions.jsonl")

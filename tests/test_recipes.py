@@ -14,7 +14,7 @@ import pytest
 import yaml
 from trl import ModelConfig, SFTConfig, TrlParser
 
-from uft_trl.config import UFTConfig, UFTScriptArguments
+from uft_trl.config import UFTConfig, UFTScriptArguments, UFTSFTConfig
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +36,13 @@ HINTS = {
     "r3": ("r3", 0.0),  # the official R3 keeps uniform hints to the end
     "staged": ("staged", 0.001),
     "sft-rft": ("none", 0.0),
+    "questa": ("partial", 0.0),  # beyond the paper: QuestA-like partial solutions
 }  # method -> (hint_schedule, sft_loss_coef)
 METHODS = [*HINTS, "sft"]
 GRID = [(task, model, method) for task in TASKS for model in MODELS for method in METHODS]
 
 RL_TYPES = (UFTScriptArguments, UFTConfig, ModelConfig)
-SFT_TYPES = (UFTScriptArguments, SFTConfig, ModelConfig)
+SFT_TYPES = (UFTScriptArguments, UFTSFTConfig, ModelConfig)
 # UFTConfig/SFTConfig refuse bf16 on a machine without a bf16 GPU; the YAML's bf16: true is asserted separately.
 CPU_OVERRIDES = ["--bf16", "false", "--use_cpu", "true"]
 CPU_OVERRIDE_KEYS = {"bf16", "use_cpu"}
@@ -79,7 +80,7 @@ def stated_gpus(text: str) -> int:
 def test_grid_is_complete_and_nothing_else():
     found = sorted(p.relative_to(RECIPES) for task in TASKS for p in (RECIPES / task).rglob("*.yaml"))
     expected = sorted(recipe_path(*cell).relative_to(RECIPES) for cell in GRID)
-    assert len(expected) == 3 * 5 * 6 == 90
+    assert len(expected) == 3 * 5 * 7 == 105
     assert found == expected
 
 
@@ -165,7 +166,8 @@ def test_recipe(task, model, method):
         assert f"recipes/{task}/{model}/sft.yaml" in text  # the header says to run the SFT stage first
         assert yaml.safe_load(recipe_path(task, model, "sft").read_text())["output_dir"] == source
     assert (args.hint_schedule, args.sft_loss_coef) == HINTS[method]
-    assert args.uses_hints == (method in ("uft", "r3", "staged"))
+    assert args.uses_hints == (method in ("uft", "r3", "staged", "questa"))
+    assert (args.hint_p_high, args.hint_p_low) == ((0.5, 0.25) if method == "questa" else (0.95, 0.05))
     assert args.hint_token_boundary == "solution" and "hint_token_boundary" not in raw  # the project's default
     # 1024 completions per generation = 4 optimizer steps of 256 (the paper's PPO mini-batch of 64 prompts).
     assert (

@@ -1,7 +1,8 @@
 """The arguments UFT adds to a run, in a module that needs no torch: ``uft-trl train --help`` reads them at once.
 
 ``HintArguments`` holds the hint fields that :class:`~uft_trl.UFTConfig` adds to ``GRPOConfig``;
-``UFTScriptArguments`` says which task and data a script trains on.
+``PromptTokenArguments`` how text prompts are tokenized (train and sft alike); ``UFTScriptArguments`` says which
+task and data a script trains on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,22 @@ from .tasks.base import FULL_REWARD
 
 
 @dataclass
-class HintArguments:
+class PromptTokenArguments:
+    """How text prompts become ids (:mod:`uft_trl.prompt_tokens`); shared by ``UFTConfig`` and ``sft``'s config."""
+
+    prompt_special_tokens: bool = field(
+        default=True,
+        metadata={
+            "help": "Tokenize text prompts with the tokenizer's special tokens (a BOS for Llama tokenizers), as "
+            "GRPOTrainer does: with hints off, UFTTrainer then trains exactly as GRPOTrainer. False: none, as the "
+            "official UFT code does (the paper recipes set it). The no-hint accuracy, SFT and `uft-trl eval` follow "
+            "it; tokenizers that add no special tokens (Qwen, SmolLM2) give the same ids either way."
+        },
+    )
+
+
+@dataclass
+class HintArguments(PromptTokenArguments):
     """The hint schedule and the supervised hint term; documented on :class:`~uft_trl.UFTConfig`."""
 
     hint_column: str = field(
@@ -40,7 +56,9 @@ class HintArguments:
         metadata={
             "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (each prompt searches for the hint level at which "
             "its group's success is hint_target_success, from none to the whole solution), 'linear', 'staged', "
-            "'uniform', 'r3' (uniform to the end, the official R3), 'constant' or 'none' (RFT). More can be added "
+            "'uniform', 'r3' (uniform to the end, the official R3), 'constant', 'partial' (QuestA-like: a fixed share of "
+            "the solution, hint_p_high then hint_p_low), 'partial-failed' (that share only for prompts whose last "
+            "group failed) or 'none' (RFT). More can be added "
             "with uft_trl.register_schedule, or named by where they live: package.module:NAME or path/to/file.py:NAME "
             "(a HintSchedule instance or a function p(step, params))."
         },
@@ -86,6 +104,14 @@ class HintArguments:
         metadata={
             "help": "The hint horizon (T_hint in the paper): no hints after this many training steps. Below 1, a "
             "fraction of the total training steps."
+        },
+    )
+    hint_rollouts: int | None = field(
+        default=None,
+        metadata={
+            "help": "How many of a group's num_generations rollouts get the group's hint; the others start from the "
+            "prompt alone and share the group's reward baseline (LUFFY: 1, Prefix-RFT, G2RPO-A). None: all, as UFT. "
+            "The hint NLL covers the hinted rollouts only; adaptive levels follow the hinted rollouts' success."
         },
     )
     hint_max_chunks: int = field(
@@ -139,6 +165,8 @@ class HintArguments:
                 "training; p_high is the reveal probability at the start, p_low at the end of the hint horizon."
             )
         check_hint_steps(self.hint_steps)
+        if self.hint_rollouts is not None and self.hint_rollouts < 0:
+            raise ValueError(f"hint_rollouts must be None (all rollouts) or at least 0, got {self.hint_rollouts}.")
         if self.hint_max_chunks < 1:
             raise ValueError(f"hint_max_chunks must be at least 1, got {self.hint_max_chunks}.")
         if self.hint_max_tokens is not None and self.hint_max_tokens < 0:

@@ -45,7 +45,14 @@ class NoHintAccuracyCallback(TrainerCallback):
             ) as model,
             trainer._dist.summon_full_params(trainer.model_wrapped, recurse=False),
         ):
-            return no_hint_accuracy(model, trainer.processing_class, self.dataset, self.reward, self.max_new_tokens)
+            return no_hint_accuracy(
+                model,
+                trainer.processing_class,
+                self.dataset,
+                self.reward,
+                self.max_new_tokens,
+                special_tokens=getattr(trainer.args, "prompt_special_tokens", True),
+            )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs is None or "loss" not in logs:

@@ -22,7 +22,7 @@ import os
 import sys
 import warnings
 
-from .arguments import HintArguments, UFTScriptArguments
+from .arguments import HintArguments, PromptTokenArguments, UFTScriptArguments
 from .gguf_files import MissingPackageError
 from .scripts.common import DEFAULT_CONFIG, UsageError, logger, trl_parser
 
@@ -32,7 +32,7 @@ DEBUG_VARIABLE = "UFT_TRL_DEBUG"
 # command -> its module under uft_trl.scripts (imported when run: `--help` stays torch-free)
 COMMANDS = {"train": "train", "sft": "sft", "eval": "eval", "data": "data", "convert": "convert"}
 # the option sections of the short `--help` of the commands parsed by TRL (eval and data print argparse's help)
-HELP_SECTIONS = {"train": (UFTScriptArguments, HintArguments), "sft": (UFTScriptArguments,)}
+HELP_SECTIONS = {"train": (UFTScriptArguments, HintArguments), "sft": (UFTScriptArguments, PromptTokenArguments)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,11 +101,11 @@ COMMON_TRL_OPTIONS = (
 def _print_help(argv: list[str], command: str, sections: tuple[type, ...]) -> bool:
     """``--help``: this project's options and the most used TRL ones, at once; ``--help-all``: TRL's full list."""
     if "--help-all" in argv:
-        from trl import ModelConfig, SFTConfig
+        from trl import ModelConfig
 
-        from .config import UFTConfig
+        from .config import UFTConfig, UFTSFTConfig
 
-        config = UFTConfig if command == "train" else SFTConfig
+        config = UFTConfig if command == "train" else UFTSFTConfig
         print(trl_parser((UFTScriptArguments, config, ModelConfig), command).format_help())
         return True
     if not ({"-h", "--help"} & set(argv)):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trl import GRPOConfig
+from trl import GRPOConfig, SFTConfig
 
-from .arguments import HintArguments, UFTScriptArguments, parse_options
+from .arguments import HintArguments, PromptTokenArguments, UFTScriptArguments, parse_options
 
 
 @dataclass
@@ -34,7 +34,9 @@ class UFTConfig(HintArguments, GRPOConfig):
         hint_schedule (`str`, *optional*, defaults to `"cosine"`):
             How much of the solution is revealed over training: `"cosine"` (UFT), `"linear"`, `"staged"`,
             `"adaptive"` (a level per prompt, see below), `"uniform"`, `"r3"` (uniform to the end, the official R3),
-            `"constant"` or `"none"` (plain RFT); more with `uft_trl.register_schedule`, or by where one lives
+            `"constant"`, `"partial"` (QuestA-like: a fixed share of the solution, `hint_p_high` for the first half of
+            the hint steps, then `hint_p_low`), `"partial-failed"` (that share only for prompts whose last group had
+            no correct rollout) or `"none"` (plain RFT); more with `uft_trl.register_schedule`, or by where one lives
             (`"path/to/file.py:NAME"`, `"package.module:NAME"`: a `HintSchedule` instance or a function `p(step, params)`).
         hint_target_success (`float`, *optional*, defaults to `0.5`):
             With `hint_schedule="adaptive"`: the share of a group's rollouts that should be correct. Each prompt
@@ -57,6 +59,13 @@ class UFTConfig(HintArguments, GRPOConfig):
         hint_steps (`float`, *optional*, defaults to `300`):
             The hint horizon (T_hint in the paper): no hints after this many training steps. A value below 1 is a
             fraction of the total training steps.
+        hint_rollouts (`int` or `None`, *optional*, defaults to `None`):
+            How many of a group's `num_generations` rollouts get the group's hint (the first ones of the group, on
+            every process alike); the others are unhinted and share the group's reward baseline, so a group a hint
+            rescues still teaches the no-hint policy directly (LUFFY guides 1 rollout per group, Prefix-RFT and
+            G2RPO-A a part). `None`: all of them, as UFT; `0`: none (plain GRPO). The hint NLL covers the hinted
+            rollouts' hint tokens; an adaptive level moves by its hinted rollouts' success. Not with vLLM server
+            mode, which generates a group from one prompt.
         hint_max_chunks (`int`, *optional*, defaults to `5`):
             Solutions are coarsened into at most this many chunks; hints reveal whole chunks.
         hint_max_tokens (`int` or `None`, *optional*, defaults to `None`):
@@ -73,6 +82,10 @@ class UFTConfig(HintArguments, GRPOConfig):
         sft_loss_coef (`float`, *optional*, defaults to `0.001`):
             Coefficient of the mean negative log-likelihood of the hint tokens, added to the GRPO loss. Not
             `beta`, which is the KL coefficient.
+        prompt_special_tokens (`bool`, *optional*, defaults to `True`):
+            Text prompts tokenized with the tokenizer's special tokens (a BOS for Llama tokenizers), as
+            `GRPOTrainer` tokenizes them, so that with hints off the two trainers train alike. `False`: none, as
+            the official UFT code (the paper recipes set it). The no-hint accuracy follows it.
     """
 
     def __post_init__(self):
@@ -84,6 +97,12 @@ class UFTConfig(HintArguments, GRPOConfig):
         super().__post_init__()
 
 
+@dataclass
+class UFTSFTConfig(PromptTokenArguments, SFTConfig):
+    """``SFTConfig`` for ``uft-trl sft``: the prompt tokens as ``UFTConfig`` has them, so SFT trains the ids RL and
+    evaluation read (``prompt_special_tokens``)."""
+
+
 def _bf16_device() -> bool:
     import transformers.training_args
 
@@ -92,4 +111,4 @@ def _bf16_device() -> bool:
     )
 
 
-__all__ = ["UFTConfig", "UFTScriptArguments", "parse_options"]
+__all__ = ["UFTConfig", "UFTSFTConfig", "UFTScriptArguments", "parse_options"]

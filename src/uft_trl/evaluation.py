@@ -15,6 +15,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria, StoppingCriteriaList
 
+from .prompt_tokens import prompt_token_ids
 from .tasks import SCORINGS, scoring_reward, task_for_source
 from .tasks.base import is_correct
 
@@ -29,8 +30,10 @@ def transformers_generator(
     batch_size: int = 64,
     temperature: float = 1.0,
     progress: bool = False,
+    special_tokens: bool = True,
 ) -> Generate:
-    """Batched ``model.generate``; chat prompts go through the tokenizer's chat template. ``progress`` shows a bar."""
+    """Batched ``model.generate``; chat prompts go through the tokenizer's chat template. ``progress`` shows a bar;
+    ``special_tokens``: text prompts tokenized as training's ``prompt_special_tokens`` tokenized them."""
 
     @torch.no_grad()
     def generate(prompts: list[Any], num_samples: int, greedy: bool) -> list[list[str]]:
@@ -40,6 +43,9 @@ def transformers_generator(
             p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
             for p in prompts
         ]
+        # message lists are rendered with the template's own BOS, as TRL's apply_chat_template(tokenize=True) reads
+        # them: never another; text prompts as training read them
+        rendered = [not isinstance(p, str) for p in prompts]
         results: list[list[str]] = []
         batches = range(0, len(texts), batch_size)
         # the bar moves per generated token of each batch: a batch of a long budget takes minutes on a CPU
@@ -51,9 +57,11 @@ def transformers_generator(
             dynamic_ncols=True,
         )
         for index, start in enumerate(batches):
-            encoded = tokenizer(
-                texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
-            ).to(model.device)
+            ids = [
+                prompt_token_ids(tokenizer, [text], special_tokens and not chat)[0]
+                for text, chat in zip(texts[start : start + batch_size], rendered[start : start + batch_size])
+            ]
+            encoded = tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(model.device)
             output = model.generate(
                 **encoded,
                 stopping_criteria=StoppingCriteriaList([_TokenProgress(bar)]) if progress else None,
@@ -87,8 +95,11 @@ class _TokenProgress(StoppingCriteria):
         return torch.zeros(input_ids.size(0), dtype=torch.bool, device=input_ids.device)
 
 
-def vllm_generator(model_path: str, max_new_tokens: int, temperature: float = 1.0, **llm_kwargs: Any) -> Generate:
-    """Generation with vLLM (GPU), used by ``uft-trl eval`` when vLLM is installed."""
+def vllm_generator(
+    model_path: str, max_new_tokens: int, temperature: float = 1.0, special_tokens: bool = True, **llm_kwargs: Any
+) -> Generate:
+    """Generation with vLLM (GPU), used by ``uft-trl eval`` when vLLM is installed. Text prompts go in as the ids
+    training read (``special_tokens``), not as text vLLM would tokenize its own way."""
     from vllm import LLM, SamplingParams
 
     llm = LLM(model=model_path, **llm_kwargs)
@@ -98,7 +109,8 @@ def vllm_generator(model_path: str, max_new_tokens: int, temperature: float = 1.
         if prompts and not isinstance(prompts[0], str):
             outputs = llm.chat(prompts, params)
         else:
-            outputs = llm.generate(prompts, params)
+            ids = prompt_token_ids(llm.get_tokenizer(), list(prompts), special_tokens)
+            outputs = llm.generate([{"prompt_token_ids": prompt} for prompt in ids], params)
         return [[choice.text for choice in output.outputs] for output in outputs]
 
     return generate
@@ -171,9 +183,10 @@ def no_hint_accuracy(
     reward: Callable[..., list[float]],
     max_new_tokens: int,
     batch_size: int = 64,
+    special_tokens: bool = True,
 ) -> float:
-    """Greedy pass@1 without hints."""
-    generate = transformers_generator(model, tokenizer, max_new_tokens, batch_size)
+    """Greedy pass@1 without hints, text prompts tokenized as ``special_tokens`` says (the run's setting)."""
+    generate = transformers_generator(model, tokenizer, max_new_tokens, batch_size, special_tokens=special_tokens)
     return evaluate(dataset, reward, generate)["pass@1"]
 
 

@@ -31,6 +31,7 @@ class Method:
     hint_term: bool  # adds the hint log-likelihood (UFTConfig.sft_loss_coef) to the GRPO loss
     from_sft: bool = False  # starts from the SFT model instead of the base model
     is_uft: bool = False  # UFT itself (a model card credits UFTTrainer and the paper), not a baseline with hints
+    settings: tuple[tuple[str, float], ...] = ()  # further UFTConfig fields the method fixes (QuestA's shares)
 
     @property
     def is_sft(self) -> bool:
@@ -40,7 +41,11 @@ class Method:
         """The UFTConfig fields that make this method: the schedule, and the coefficient where it has the term."""
         if self.is_sft:
             raise ValueError(f"{self.name} is supervised fine-tuning: it has no UFTConfig hint settings")
-        return {"hint_schedule": self.hint_schedule, "sft_loss_coef": sft_loss_coef if self.hint_term else 0.0}
+        return {
+            "hint_schedule": self.hint_schedule,
+            "sft_loss_coef": sft_loss_coef if self.hint_term else 0.0,
+            **dict(self.settings),
+        }
 
 
 METHODS: dict[str, Method] = {
@@ -76,6 +81,21 @@ EXTENSIONS: dict[str, Method] = {
         "adaptive",
         hint_term=True,
         is_uft=True,
+    ),
+    # QuestA (question augmentation with partial solutions): 50% of the solution, then 25%, no supervised term.
+    "questa": Method(
+        "questa",
+        "a fixed share of the solution (50%, then 25%) on every prompt, no hint log-likelihood (QuestA-like)",
+        "partial",
+        hint_term=False,
+        settings=(("hint_p_high", 0.5), ("hint_p_low", 0.25)),
+    ),
+    "questa-failed": Method(
+        "questa-failed",
+        "QuestA's partial solutions (50%, then 25%) only on prompts whose last group failed, no hint log-likelihood",
+        "partial-failed",
+        hint_term=False,
+        settings=(("hint_p_high", 0.5), ("hint_p_low", 0.25)),
     ),
 }
 

@@ -13,24 +13,32 @@ from typing import Any
 
 from datasets import Dataset
 
+from .prompt_tokens import prompt_token_ids
+
 
 IGNORE_INDEX = -100  # the label PyTorch's cross-entropy (and TRL's collator) skips
 
 
 def official_sft_ids(
-    tokenizer, prompt: str, answer: str, max_length: int | None = None, eos_token: str | None = None
+    tokenizer,
+    prompt: str,
+    answer: str,
+    max_length: int | None = None,
+    eos_token: str | None = None,
+    special_tokens: bool = False,
 ) -> tuple[list[int], list[int]]:
     """``(input_ids, labels)`` of one row, as ``verl/utils/dataset/sft_dataset.py`` builds it.
 
     ``tokenizer(prompt)`` and ``tokenizer(answer + eos_token)``, both without special tokens (no BOS, as the
-    official RL prompts and uft-trl's rollouts and evaluation), concatenated and cut on the right at ``max_length``
-    (``sft_trainer.yaml``: ``truncation: right``). Labels are -100 on the prompt and the ids on the answer: the
-    official ``loss_mask``, once shifted by one as its loss does, covers exactly the answer tokens, EOS included.
+    official RL prompts), concatenated and cut on the right at ``max_length`` (``sft_trainer.yaml``: ``truncation:
+    right``). Labels are -100 on the prompt and the ids on the answer: the official ``loss_mask``, once shifted by one
+    as its loss does, covers exactly the answer tokens, EOS included. ``special_tokens``: the prompt's ids as
+    ``prompt_special_tokens=True`` gives them to RL and evaluation (a BOS for Llama tokenizers), the answer's alike.
     """
     eos_token = tokenizer.eos_token if eos_token is None else eos_token
     if eos_token is None:
         raise ValueError("The tokenizer has no EOS token; the official SFT ends every answer with one.")
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = prompt_token_ids(tokenizer, [prompt], special_tokens)[0]
     answer_ids = tokenizer(answer + eos_token, add_special_tokens=False)["input_ids"]
     input_ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:max_length]
@@ -38,7 +46,11 @@ def official_sft_ids(
 
 
 def tokenize_like_official(
-    dataset: Dataset, tokenizer, max_length: int | None = None, eos_token: str | None = None
+    dataset: Dataset,
+    tokenizer,
+    max_length: int | None = None,
+    eos_token: str | None = None,
+    special_tokens: bool = False,
 ) -> Dataset:
     """Pre-tokenized ``input_ids``/``labels`` rows for TRL's SFTTrainer, from ``uft_trl.data.sft_dataset`` rows.
 
@@ -58,7 +70,9 @@ def tokenize_like_official(
         return dataset
 
     def tokenize(row: dict[str, Any]) -> dict[str, list[int]]:
-        input_ids, labels = official_sft_ids(tokenizer, row["prompt"], row["completion"], max_length, eos_token)
+        input_ids, labels = official_sft_ids(
+            tokenizer, row["prompt"], row["completion"], max_length, eos_token, special_tokens
+        )
         return {"input_ids": input_ids, "labels": labels}
 
     return dataset.map(tokenize, remove_columns=dataset.column_names, desc="Tokenizing like the official SFT")

@@ -41,11 +41,29 @@ from .hints import (
 )
 from .methods import method_of
 from .model_card import UFT_CITATION, UFT_PAPER_ID, CardMethod, finish_card, hub_id
+from .prompt_tokens import prompt_token_ids
 
 
 logger = logging.get_logger(__name__)
 
 PROMPT_INDEX = "uft_prompt_index"  # dataset row of each prompt, added for per-prompt (adaptive) hints
+
+
+def _check_hint_rollouts(args: UFTConfig) -> None:
+    """``hint_rollouts`` fits the group, and the generation can give rollouts of one group different prompts."""
+    count = args.hint_rollouts
+    if count is None:
+        return
+    if count > args.num_generations:
+        raise ValueError(
+            f"hint_rollouts={count} is more than num_generations={args.num_generations}: a group has "
+            f"{args.num_generations} rollouts; give at most that many (None: all)."
+        )
+    if args.uses_hints and 0 < count < args.num_generations and args.use_vllm and args.vllm_mode == "server":
+        raise ValueError(
+            f"hint_rollouts={count} gives the rollouts of a group different prompts, and vLLM server mode generates "
+            "a group from its first prompt: use vllm_mode='colocate' (or TRL's transformers generation)."
+        )
 
 
 def _check_one_generation_batch(rows: int, args: UFTConfig) -> None:
@@ -132,6 +150,7 @@ class UFTTrainer(GRPOTrainer):
                     "that TRL's own generation builds, which a rollout function or a tool-calling loop replaces. "
                     "Use hint_schedule='none' for plain GRPO with these options."
                 )
+        _check_hint_rollouts(args)
         self._splitter = get_splitter(hint_splitter or args.hint_splitter)
         if args.uses_hints and isinstance(train_dataset, Dataset):
             self._check_hint_column(train_dataset, args.hint_column)
@@ -233,10 +252,19 @@ class UFTTrainer(GRPOTrainer):
                     self._tokenizer, steps, revealed, room[i], self.args.hint_token_boundary
                 )
                 drawn[group] = (text, hint_ids, kept / len(steps), kept < revealed)
-        rows = [drawn[(first_row + i) // self.num_generations] for i in range(len(inputs))]
+        unhinted = ("", [], 0.0, False)
+        rows = [
+            drawn[(first_row + i) // self.num_generations] if self._hinted_position(first_row + i) else unhinted
+            for i in range(len(inputs))
+        ]
         texts, ids, fractions, self._batch.truncated = (list(column) for column in zip(*rows, strict=True))
         self._metrics["train"]["uft/p"].append(self._schedule.probability(step, params))
         return texts, ids, fractions
+
+    def _hinted_position(self, index: int) -> bool:
+        """Whether the rollout at ``index`` of the global generation batch gets its group's hint: the first
+        ``hint_rollouts`` of each group (positions are global, so every process agrees)."""
+        return self.args.hint_rollouts is None or index % self.num_generations < self.args.hint_rollouts
 
     def _hint_room(self, inputs: list[dict[str, Any]]) -> list[int | None]:
         """Per row, the most hint tokens that fit: `hint_max_tokens`, `max_prompt_hint_length` minus the prompt, and the
@@ -261,9 +289,10 @@ class UFTTrainer(GRPOTrainer):
 
     def _tokenize_prompts(self, prompts: list):
         if prompts and isinstance(prompts[0], str) and not self._is_vlm:
-            # Text prompts without added special tokens (no BOS for Llama tokenizers), as the official UFT code and
-            # uft_trl.evaluation tokenize them: training and evaluation see the same ids. Chat prompts go to TRL.
-            prompt_ids = self.processing_class(prompts, add_special_tokens=False)["input_ids"]
+            # Text prompts as prompt_special_tokens says (True: TRL's own ids), read the same way by the no-hint
+            # accuracy and `uft-trl eval`; a prompt whose chat template wrote the BOS gets no second one. Chat
+            # prompts (message lists) go to TRL.
+            prompt_ids = prompt_token_ids(self.processing_class, prompts, self.args.prompt_special_tokens)
             images, multimodal_fields = None, {}
         else:
             prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
@@ -324,7 +353,12 @@ class UFTTrainer(GRPOTrainer):
         from accelerate.utils import gather_object
 
         rows = gather_object(local_rows)
-        success = torch.nanmean(self._correct(self._total_rewards()).view(-1, self.num_generations), dim=1).tolist()
+        hinted = (
+            self.num_generations if not self.args.hint_rollouts else min(self.args.hint_rollouts, self.num_generations)
+        )
+        # a group's hinted rollouts measure its level (all of them but with hint_rollouts)
+        correct = self._correct(self._total_rewards()).view(-1, self.num_generations)[:, :hinted]
+        success = torch.nanmean(correct, dim=1).tolist()
         step = self.hint_step()
         params = self.schedule_params()
         metrics = self._metrics["train"]
@@ -371,6 +405,12 @@ class UFTTrainer(GRPOTrainer):
                 metrics["uft/success_hinted"].append(torch.nanmean(correct).item())
             if (~group_hinted).any():
                 metrics["uft/zero_spread_unhinted"].append(zero_spread[~group_hinted].float().mean().item())
+            # Groups with hinted and unhinted rollouts (hint_rollouts): what the hint is worth inside one group.
+            by_group = hinted.view(-1, self.num_generations)
+            mixed = (by_group.any(dim=1) & ~by_group.all(dim=1)).unsqueeze(1).expand_as(by_group).reshape(-1)
+            if mixed.any():
+                metrics["uft/reward_mixed_hinted"].append(torch.nanmean(rewards[mixed & hinted]).item())
+                metrics["uft/reward_mixed_unhinted"].append(torch.nanmean(rewards[mixed & ~hinted]).item())
 
     # ----------------------------------------------------------------------------------------- checkpoints
 

@@ -3,10 +3,12 @@
 * ``steps``: a row's solution as a list of solution steps (splitters for string solutions, bad-row errors);
 * ``schedules``: how many solution steps each prompt group sees at a training step (the algorithm);
 * ``adaptive``: the ``adaptive`` schedule's per-prompt levels, moved toward a target success rate;
+* ``partial``: ``partial-failed``, QuestA's partial solutions on the prompts whose last group failed;
 * ``tokens``: the hint's token ids, cut to the solution's token boundary and to the room left for it.
 """
 
 from .adaptive import AdaptiveLevels
+from .partial import LastFailure
 from .schedules import (
     SCHEDULES,
     HintSchedule,
@@ -35,6 +37,7 @@ from .tokens import HINT_BOUNDARIES, fit_hint, solution_ids, tokenize_hint
 
 __all__ = [
     "AdaptiveLevels",
+    "LastFailure",
     "HINT_BOUNDARIES",
     "SCHEDULES",
     "SPLITTERS",

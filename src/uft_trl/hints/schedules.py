@@ -15,7 +15,9 @@ and ``T = hint_steps``:
   and the revealed chunks ``l ~ Binomial(num, p(t))``;
 * staged: ``l = num - t // (T // (num + 1))`` clipped to ``[0, num]``, 0 after T;
 * uniform: ``l`` uniform over ``0..num``, 0 after T like every other schedule, so a run ends on the model's own
-  solutions; ``r3`` is the official R3 baseline, which never stops hinting.
+  solutions; ``r3`` is the official R3 baseline, which never stops hinting;
+* partial (QuestA-like, beyond the paper): ``l = share * num`` (rounded at random, exact on average), share p_high
+  until T / 2, p_low until T.
 """
 
 from __future__ import annotations
@@ -131,6 +133,26 @@ class Uniform(HintSchedule):
         return 0.5 if step <= params.hint_steps or not self.stops else 0.0
 
 
+def exact_share(share: float, num_chunks: int, rng: np.random.Generator) -> int:
+    """``share * num_chunks`` chunks, rounded up or down at random so that the mean is exact."""
+    scaled = min(max(share, 0.0), 1.0) * num_chunks
+    whole = math.floor(scaled)
+    return min(whole + int(rng.random() < scaled - whole), num_chunks)
+
+
+class Partial(HintSchedule):
+    """QuestA-like: a fixed share of each solution, ``p_high`` for the first half of the hint steps and ``p_low``
+    for the second (QuestA: 50%, then 25%), none afterwards; whole chunks, the share exact on average."""
+
+    def probability(self, step, params):
+        if step > params.hint_steps:
+            return 0.0
+        return params.p_high if 2 * step <= params.hint_steps else params.p_low
+
+    def revealed_chunks(self, step, num_chunks, params, rng):
+        return exact_share(self.probability(step, params), num_chunks, rng) if num_chunks else 0
+
+
 SCHEDULES: dict[str, HintSchedule] = {
     "cosine": Cosine(),
     "linear": Linear(),
@@ -138,8 +160,9 @@ SCHEDULES: dict[str, HintSchedule] = {
     "uniform": Uniform(),
     "r3": Uniform(stops=False),
     "constant": Constant(),
+    "partial": Partial(),
     "none": NoHints(),
-}  # "adaptive" (per-prompt levels) is added by hints.adaptive
+}  # "adaptive" and "partial-failed" (per-prompt state) are added by hints.adaptive
 
 
 class _FunctionSchedule(HintSchedule):
@@ -224,9 +247,7 @@ def draw_hint_length(
     rng = group_rng(seed, step, group)
     if level is None:
         return boundaries[schedule.revealed_chunks(step, chunks, params, rng)]
-    scaled = min(max(level, 0.0), 1.0) * chunks
-    whole = math.floor(scaled)
-    return boundaries[min(whole + int(rng.random() < scaled - whole), chunks)]
+    return boundaries[exact_share(level, chunks, rng)]
 
 
 def check_hint_steps(hint_steps: float) -> None:

@@ -176,12 +176,12 @@ def apply_embedded_default(parser, argv: list[str], command: str) -> list[str]:
 def parse_run_args(argv: list[str], command: str):
     """(parser, the arguments it read, (script, training, model) arguments) of ``train`` or ``sft``: the YAML, the
     command line, ``--cpu_check`` and the embedded default, as the command runs them."""
-    from trl import ModelConfig, SFTConfig
+    from trl import ModelConfig
 
-    from ..config import UFTConfig
+    from ..config import UFTConfig, UFTSFTConfig
 
     argv = without_bf16_on_a_cpu(with_cpu_check(config_flag_split(argv), command))
-    types = (UFTScriptArguments, UFTConfig if command == "train" else SFTConfig, ModelConfig)
+    types = (UFTScriptArguments, UFTConfig if command == "train" else UFTSFTConfig, ModelConfig)
     config = flag_value(argv, "--config")
     if config is not None and Path(config).is_file():
         settings = read_config(config)

@@ -50,6 +50,13 @@ def main(argv: list[str]) -> None:
         "bfloat16 generated 1.8x faster than float32 on a 2-core x86 CPU (docs/benchmarks.md), with greedy output "
         "that can differ",
     )
+    parser.add_argument(
+        "--prompt-special-tokens",
+        "--prompt_special_tokens",
+        type=boolean,
+        help="text prompts with the tokenizer's special tokens (a BOS for Llama tokenizers) or without; default: "
+        "the setting the `uft-trl train`/`sft` run that wrote the model recorded (its result.json), else true",
+    )
     parser.add_argument("--max-new-tokens", type=count(1))
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--batch-size", type=count(1), default=64)
@@ -57,6 +64,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
     parser.add_argument("--out", help="JSON report path (default: <model>/eval_<task or suite>.json)")
     args = parser.parse_args(argv)
+    if args.prompt_special_tokens is None:
+        from ..prompt_tokens import recorded_setting
+
+        recorded = recorded_setting(args.model)
+        args.prompt_special_tokens = True if recorded is None else recorded
     if args.task is None and args.dataset is None:
         raise UsageError("give --task (generated test data) or --dataset (a file in the official UFT schema)")
     suite = args.task is None
@@ -111,11 +123,21 @@ def generator(args: argparse.Namespace, max_new_tokens: int):
         from ..models import resolve_model_name
 
         return backend, vllm_generator(
-            resolve_model_name(args.model), max_new_tokens, args.temperature, dtype=args.dtype
+            resolve_model_name(args.model),
+            max_new_tokens,
+            args.temperature,
+            special_tokens=args.prompt_special_tokens,
+            dtype=args.dtype,
         )
     model, tokenizer = model_for_inference(args.model, args.dtype)
     return backend, transformers_generator(
-        model, tokenizer, max_new_tokens, args.batch_size, args.temperature, progress=True
+        model,
+        tokenizer,
+        max_new_tokens,
+        args.batch_size,
+        args.temperature,
+        progress=True,
+        special_tokens=args.prompt_special_tokens,
     )
 
 
@@ -161,6 +183,7 @@ def generation_settings(args: argparse.Namespace, max_new_tokens: int) -> dict:
         "temperature": args.temperature if args.num_samples > 1 else None,
         "batch_size": args.batch_size,
         "seed": args.seed,
+        "prompt_special_tokens": args.prompt_special_tokens,
     }
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..argv import flag_value
+from ..prompt_tokens import RESULT_KEY
 from ..tasks import get_task
 from .common import (
     UsageError,
@@ -56,7 +57,9 @@ def main(argv: list[str]) -> list[dict]:
     # Prompt ids, then answer ids, as the official SFT: tokenized together, the space ending "<think> " would merge
     # into the answer's first token, a boundary RL and evaluation never see.
     rows = sft_dataset(train_dataset, get_task(script_args.task))
-    rows = tokenize_like_official(rows, tokenizer, training_args.max_length, training_args.eos_token)
+    rows = tokenize_like_official(
+        rows, tokenizer, training_args.max_length, training_args.eos_token, training_args.prompt_special_tokens
+    )
     trainer = SFTTrainer(
         model=model,
         args=training_args,
@@ -82,6 +85,7 @@ def main(argv: list[str]) -> list[dict]:
         "train_seconds": round(runtime[-1], 1) if runtime else None,
         "steps": trainer.state.global_step,
         "final_loss": losses[-1] if losses else None,
+        RESULT_KEY: training_args.prompt_special_tokens,  # `uft-trl eval` tokenizes prompts as this run did
     }
     settings = {
         "learning rate": training_args.learning_rate,

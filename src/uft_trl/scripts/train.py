@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..arguments import UFTScriptArguments
 from ..hints import get_schedule
+from ..prompt_tokens import RESULT_KEY
 from ..tasks import get_task
 from .common import (
     UsageError,
@@ -83,6 +84,7 @@ def train(script_args: UFTScriptArguments, training_args, model_args) -> dict:
         "method": method.name if method else None,
         "schedule": training_args.hint_schedule,
         "scoring": script_args.scoring,
+        RESULT_KEY: training_args.prompt_special_tokens,  # `uft-trl eval` tokenizes prompts as this run did
         **(
             {"reward_funcs": script_args.reward_funcs, "replace_task_reward": script_args.replace_task_reward}
             if added
