@@ -44,8 +44,22 @@ from uft_trl.tiny import build_model, build_tokenizer
 
 
 DEPTHS = (2, 4, 6, 8, 10, 12)
-MIXED_METHODS = ("adaptive", "uft", "rft")
+MIXED_METHODS = ("adaptive", "uft", "rft")  # the default set (the published report)
 SPECS = {**METHODS, **EXTENSIONS}
+# UFT with part of each group hinted (hint_rollouts): LUFFY's one guided rollout, and half of the group
+VARIANTS = {
+    "uft-one": ("uft", {"hint_rollouts": 1}),
+    "uft-half": ("uft", {"hint_rollouts": horizon.NUM_GENERATIONS // 2}),
+}
+CHOICES = (*MIXED_METHODS, *VARIANTS, "questa", "questa-failed")
+
+
+def method_settings(method: str) -> dict:
+    """The UFTConfig hint fields of a method of ``CHOICES``."""
+    base, extra = VARIANTS.get(method, (method, {}))
+    return {**SPECS[base].hint_settings(horizon.HINT_TERM_COEF), **extra}
+
+
 STEPS = 400  # the horizon benchmark's budget at H = 12 is 390
 TRAIN_PER_DEPTH, TEST_PER_DEPTH = 1024, 128
 
@@ -124,7 +138,7 @@ def run(
             hint_difficulty_column="depth",  # adaptive: an unseen prompt starts from its depth's recent level
             logging_steps=5,
             gradient_checkpointing=False,  # recomputation only slows a tiny model down
-            **SPECS[method].hint_settings(horizon.HINT_TERM_COEF),
+            **method_settings(method),
             **common,
         ),
         train_dataset=train,
@@ -301,7 +315,7 @@ def report(results: list[dict], meta: dict, methods: list[str], out: Path, name:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(MIXED_METHODS), choices=MIXED_METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(MIXED_METHODS), choices=CHOICES)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--eval-every", type=int, default=20)
