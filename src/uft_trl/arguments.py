@@ -27,10 +27,8 @@ class PromptTokenArguments:
     prompt_special_tokens: bool = field(
         default=True,
         metadata={
-            "help": "Tokenize text prompts with the tokenizer's special tokens (a BOS for Llama tokenizers), as "
-            "GRPOTrainer does: with hints off, UFTTrainer then trains exactly as GRPOTrainer. False: none, as the "
-            "official UFT code does (the paper recipes set it). The no-hint accuracy, SFT and `uft-trl eval` follow "
-            "it; tokenizers that add no special tokens (Qwen, SmolLM2) give the same ids either way."
+            "help": "Text prompts with the tokenizer's special tokens (a BOS for Llama), as GRPOTrainer tokenizes "
+            "them; false: none, as the official code (the paper recipes). Training, SFT and eval follow it."
         },
     )
 
@@ -56,9 +54,8 @@ class HintArguments(PromptTokenArguments):
         metadata={
             "help": "Hint schedule: 'cosine' (UFT), 'adaptive' (each prompt searches for the hint level at which "
             "its group's success is hint_target_success, from none to the whole solution), 'linear', 'staged', "
-            "'uniform', 'r3' (uniform to the end, the official R3), 'constant', 'partial' (QuestA-like: a fixed share of "
-            "the solution, hint_p_high then hint_p_low), 'partial-failed' (that share only for prompts whose last "
-            "group failed) or 'none' (RFT). More can be added "
+            "'uniform', 'r3' (uniform to the end, the official R3), 'constant', 'partial' and 'partial-failed' "
+            "(QuestA-like) or 'none' (RFT). More can be added "
             "with uft_trl.register_schedule, or named by where they live: package.module:NAME or path/to/file.py:NAME "
             "(a HintSchedule instance or a function p(step, params))."
         },
@@ -109,9 +106,8 @@ class HintArguments(PromptTokenArguments):
     hint_rollouts: int | None = field(
         default=None,
         metadata={
-            "help": "How many of a group's num_generations rollouts get the group's hint; the others start from the "
-            "prompt alone and share the group's reward baseline (LUFFY: 1, Prefix-RFT, G2RPO-A). None: all, as UFT. "
-            "The hint NLL covers the hinted rollouts only; adaptive levels follow the hinted rollouts' success."
+            "help": "How many of a group's num_generations rollouts get its hint (LUFFY: 1); the others start from "
+            "the prompt alone and share the group's baseline. None: all, as UFT."
         },
     )
     hint_max_chunks: int = field(
