@@ -138,13 +138,24 @@ class AccuracyCurve(TrainerCallback):
             self.curve.append((state.global_step, accuracy))
 
 
+# UFT with part of each group hinted (hint_rollouts, issue 31): LUFFY's one guided rollout, and half of the group
+VARIANTS = {"uft-one": ("uft", {"hint_rollouts": 1}), "uft-half": ("uft", {"hint_rollouts": NUM_GENERATIONS // 2})}
+GUIDANCE_METHODS = ("uft-one", "uft-half", "questa", "questa-failed")  # beyond one hint per group
+
+
+def method_settings(method: str) -> dict:
+    """The UFTConfig hint fields of a method of ``uft_trl.methods`` (METHODS, EXTENSIONS) or of ``VARIANTS``."""
+    base, extra = VARIANTS.get(method, (method, {}))
+    return {**{**METHODS, **EXTENSIONS}[base].hint_settings(HINT_TERM_COEF), **extra}
+
+
 def run(method: str, depth: int, seed: int, every: int, work_dir: Path, hint_steps: float = HINT_STEPS) -> dict:
     """One method at one horizon from a fresh model; the seed also picks the rule (the permutation).
-    ``method`` is one of ``uft_trl.methods``' METHODS or EXTENSIONS (``adaptive``)."""
+    ``method`` is one of ``uft_trl.methods``' METHODS or EXTENSIONS (``adaptive``), or of ``VARIANTS``."""
     letters, stop = search_tree.ACTIONS[:BRANCHING], search_tree.TERMINATOR
     tokenizer = build_tokenizer(characters=letters + ":" + stop)
     model = build_model(tokenizer, hidden_size=64, num_layers=2, num_heads=4, max_positions=64, seed=seed)
-    spec = {**METHODS, **EXTENSIONS}[method]
+    spec = {**METHODS, **EXTENSIONS}[VARIANTS.get(method, (method,))[0]]
     restrict_outputs(model, legal_moves(tokenizer))
     # Rollouts end at the terminator: TRL stops (and masks) at every id of generation_config.eos_token_id.
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(stop)]
@@ -175,7 +186,7 @@ def run(method: str, depth: int, seed: int, every: int, work_dir: Path, hint_ste
                 max_completion_length=max_new_tokens,
                 hint_steps=hint_steps,
                 gradient_checkpointing=False,  # recomputation only slows a tiny model down
-                **spec.hint_settings(HINT_TERM_COEF),
+                **method_settings(method),
                 **common,
             ),
             train_dataset=train,

@@ -38,28 +38,13 @@ from transformers.utils import logging as hf_logging
 
 from uft_trl import UFTConfig, UFTTrainer
 from uft_trl.evaluation import no_hint_accuracy
-from uft_trl.methods import EXTENSIONS, METHODS
 from uft_trl.tasks import search_tree
 from uft_trl.tiny import build_model, build_tokenizer
 
 
 DEPTHS = (2, 4, 6, 8, 10, 12)
 MIXED_METHODS = ("adaptive", "uft", "rft")  # the default set (the published report)
-SPECS = {**METHODS, **EXTENSIONS}
-# UFT with part of each group hinted (hint_rollouts): LUFFY's one guided rollout, and half of the group
-VARIANTS = {
-    "uft-one": ("uft", {"hint_rollouts": 1}),
-    "uft-half": ("uft", {"hint_rollouts": horizon.NUM_GENERATIONS // 2}),
-}
-CHOICES = (*MIXED_METHODS, *VARIANTS, "questa", "questa-failed")
-
-
-def method_settings(method: str) -> dict:
-    """The UFTConfig hint fields of a method of ``CHOICES``."""
-    base, extra = VARIANTS.get(method, (method, {}))
-    return {**SPECS[base].hint_settings(horizon.HINT_TERM_COEF), **extra}
-
-
+CHOICES = (*MIXED_METHODS, *horizon.GUIDANCE_METHODS)
 STEPS = 400  # the horizon benchmark's budget at H = 12 is 390
 TRAIN_PER_DEPTH, TEST_PER_DEPTH = 1024, 128
 
@@ -138,7 +123,7 @@ def run(
             hint_difficulty_column="depth",  # adaptive: an unseen prompt starts from its depth's recent level
             logging_steps=5,
             gradient_checkpointing=False,  # recomputation only slows a tiny model down
-            **method_settings(method),
+            **horizon.method_settings(method),
             **common,
         ),
         train_dataset=train,
