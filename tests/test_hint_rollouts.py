@@ -4,7 +4,7 @@ others start from the prompt alone; all share the group's reward baseline (LUFFY
 import pytest
 import torch
 
-from testing_utils import length_reward, make_config
+from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config
 from uft_trl import UFTConfig, UFTTrainer
 
 
@@ -18,14 +18,6 @@ def make_trainer(tmp_path, model, tokenizer, dataset, **config):
     )
 
 
-def ids_of(tokenizer, text):
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
-def generation_batch(dataset, prompt_indices, num_generations=4):
-    return [dict(dataset[i]) for i in prompt_indices for _ in range(num_generations)]
-
-
 @pytest.mark.parametrize("hinted", [1, 2, 3])
 def test_the_first_rollouts_of_each_group_get_its_hint_and_only_they_train_the_hint(
     tmp_path, model, tokenizer, dataset, monkeypatch, hinted
@@ -33,14 +25,7 @@ def test_the_first_rollouts_of_each_group_get_its_hint_and_only_they_train_the_h
     trainer = make_trainer(
         tmp_path, model, tokenizer, dataset, hint_schedule="constant", hint_p_high=1.0, hint_rollouts=hinted
     )
-    captured = {}
-    generate = trainer._generate_single_turn
-
-    def spy(prompt_ids, *args, **kwargs):
-        captured["prompt_ids"] = [list(p) for p in prompt_ids]
-        return generate(prompt_ids, *args, **kwargs)
-
-    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    generated = generated_prompt_ids(trainer, monkeypatch)
     trainer.model.train()
     rows = generation_batch(dataset, [0, 2])
     out = trainer._generate_and_score_completions(rows)
@@ -48,7 +33,7 @@ def test_the_first_rollouts_of_each_group_get_its_hint_and_only_they_train_the_h
     for i, row in enumerate(rows):
         prompt, hint = ids_of(tokenizer, row["prompt"]), ids_of(tokenizer, "".join(row["hint"]))
         gets_hint = i % 4 < hinted
-        assert captured["prompt_ids"][i] == (prompt + hint if gets_hint else prompt)
+        assert generated[i] == (prompt + hint if gets_hint else prompt)
         assert out["hint_mask"][i].sum().item() == (len(hint) if gets_hint else 0)
         hint_lengths.append(len(hint) if gets_hint else 0)
     assert out["num_hint_tokens"].item() == sum(hint_lengths)

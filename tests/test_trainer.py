@@ -5,7 +5,7 @@ import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from testing_utils import length_reward, make_config
+from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config
 from uft_trl import UFTConfig, UFTTrainer
 from uft_trl.tiny import build_model
 
@@ -18,15 +18,6 @@ def make_trainer(tmp_path, model, tokenizer, dataset, reward=length_reward, **co
         train_dataset=dataset,
         processing_class=tokenizer,
     )
-
-
-def generation_batch(dataset, prompt_indices, num_generations=4):
-    """Rows as GRPO's RepeatSampler delivers them: each prompt repeated num_generations times."""
-    return [dict(dataset[i]) for i in prompt_indices for _ in range(num_generations)]
-
-
-def ids_of(tokenizer, text):
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 class RecordingReward:
@@ -87,19 +78,12 @@ def test_generation_sees_prompt_then_hint_and_the_loss_sees_the_same_ids(
 def test_evaluation_never_uses_hints(tmp_path, model, tokenizer, dataset, monkeypatch):
     reward = RecordingReward()
     trainer = make_trainer(tmp_path, model, tokenizer, dataset, reward, hint_schedule="constant", hint_p_high=1.0)
-    captured = {}
-    generate = trainer._generate_single_turn
-
-    def spy(prompt_ids, *args, **kwargs):
-        captured["prompt_ids"] = [list(p) for p in prompt_ids]
-        return generate(prompt_ids, *args, **kwargs)
-
-    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    generated = generated_prompt_ids(trainer, monkeypatch)
     trainer.model.eval()
     rows = generation_batch(dataset, [0, 1])
     out = trainer._generate_and_score_completions(rows)
     assert "hint_mask" not in out
-    assert captured["prompt_ids"] == [ids_of(tokenizer, row["prompt"]) for row in rows]
+    assert generated == [ids_of(tokenizer, row["prompt"]) for row in rows]
     assert reward.calls[-1]["hints"] == [""] * len(rows)
 
 

@@ -43,6 +43,28 @@ def make_config(tmp_path, **overrides):
     return UFTConfig(**{"output_dir": str(tmp_path / "out"), **TINY_RUN, **overrides})
 
 
+def generation_batch(dataset, prompt_indices, num_generations=4):
+    """Rows as GRPO's RepeatSampler delivers them: each prompt repeated num_generations times."""
+    return [dict(dataset[i]) for i in prompt_indices for _ in range(num_generations)]
+
+
+def ids_of(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def generated_prompt_ids(trainer, monkeypatch) -> list:
+    """A list that receives the prompt ids (prompt + hint) each generation call of ``trainer`` is given."""
+    seen: list = []
+    generate = trainer._generate_single_turn
+
+    def spy(prompt_ids, *args, **kwargs):
+        seen[:] = [list(p) for p in prompt_ids]
+        return generate(prompt_ids, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_generate_single_turn", spy)
+    return seen
+
+
 def recorded_prompts(model, seen: list) -> None:
     """Wrap model.generate to record each prompt's ids, left padding removed."""
     generate = model.generate
