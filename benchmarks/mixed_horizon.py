@@ -253,7 +253,8 @@ def plot(results: list[dict], methods: list[str], steps: int, path: Path) -> Non
     for index, method in enumerate(methods):
         series = _seed_mean_series([r for r in results if r["method"] == method], "uft/success_hinted")
         if series:
-            levels.plot(*zip(*series), label=f"hinted success, {method}", color="0.2", alpha=0.4 + 0.3 * index, lw=0.8)
+            shade = 0.3 + 0.7 * index / max(len(methods) - 1, 1)  # one grey per method, darker down the list
+            levels.plot(*zip(*series), label=f"hinted success, {method}", color="0.2", alpha=shade, lw=0.8)
     levels.set_ylim(-0.02, 1.02)
     levels.set_xlabel("training step")
     levels.set_title("adaptive: levels (seed means); hinted success per method", fontsize=9)

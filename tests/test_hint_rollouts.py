@@ -39,7 +39,26 @@ def test_the_first_rollouts_of_each_group_get_its_hint_and_only_they_train_the_h
     assert out["num_hint_tokens"].item() == sum(hint_lengths)
     metrics = trainer._metrics["train"]
     assert metrics["uft/hinted_fraction"][-1] == pytest.approx(hinted / 4)
-    assert "uft/reward_mixed_hinted" in metrics and "uft/reward_mixed_unhinted" in metrics
+    rewards = trainer._total_rewards()
+    hinted_rows = torch.tensor([i % 4 < hinted for i in range(len(rows))])
+    assert metrics["uft/reward_mixed_hinted"][-1] == pytest.approx(rewards[hinted_rows].mean().item())
+    assert metrics["uft/reward_mixed_unhinted"][-1] == pytest.approx(rewards[~hinted_rows].mean().item())
+
+
+def test_hinted_success_counts_the_hinted_rollouts_only(tmp_path, model, tokenizer, dataset):
+    """Hinted rollouts all solve, unhinted ones never: the hinted success is 1, not the group's 1/4."""
+    trainer = UFTTrainer(
+        model=model,
+        reward_funcs=lambda completions, hint_text, **kwargs: [1.0 if hint else 0.0 for hint in hint_text],
+        args=make_config(tmp_path, hint_schedule="constant", hint_p_high=1.0, hint_rollouts=1),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    trainer.model.train()
+    trainer._generate_and_score_completions(generation_batch(dataset, [0, 2]))
+    metrics = trainer._metrics["train"]
+    assert metrics["uft/success_hinted"][-1] == 1.0
+    assert (metrics["uft/reward_mixed_hinted"][-1], metrics["uft/reward_mixed_unhinted"][-1]) == (1.0, 0.0)
 
 
 def train_weights(tmp_path, model_factory, tokenizer, dataset, name, **config):

@@ -401,8 +401,8 @@ class UFTTrainer(GRPOTrainer):
             group_hinted = hinted.view(-1, self.num_generations)[:, 0]
             if group_hinted.any():
                 metrics["uft/zero_spread_hinted"].append(zero_spread[group_hinted].float().mean().item())
-                correct = self._correct(rewards).view(-1, self.num_generations)[group_hinted]
-                metrics["uft/success_hinted"].append(torch.nanmean(correct).item())
+                # over the hinted rollouts (with hint_rollouts, not the unhinted ones of the same groups)
+                metrics["uft/success_hinted"].append(torch.nanmean(self._correct(rewards)[hinted]).item())
             if (~group_hinted).any():
                 metrics["uft/zero_spread_unhinted"].append(zero_spread[~group_hinted].float().mean().item())
             # Groups with hinted and unhinted rollouts (hint_rollouts): what the hint is worth inside one group.
