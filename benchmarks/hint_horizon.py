@@ -127,7 +127,7 @@ def plot(results: list[dict], depths, fractions, methods, path: Path) -> None:
     plt.close(fig)
 
 
-def report(recorded: dict, out: Path) -> str:
+def report(recorded: dict, out: Path, name: str = NAME) -> str:
     results, meta = recorded["runs"], recorded["meta"]
     depths = sorted({r["depth"] for r in results})
     fractions = sorted({r["hint_steps"] for r in results})
@@ -145,8 +145,9 @@ def report(recorded: dict, out: Path) -> str:
         f"seeds: {sorted({r['seed'] for r in results})}; {meta.get('minutes', '?')} min of runs",
         f"command: `{meta['command']}`",
     ]
-    write_report(out / f"{NAME}.md", "Hint horizon: adaptive against cosine UFT", intro, facts, body)
-    plot(results, depths, fractions, methods, out / f"{NAME}.png")
+    title = "adaptive against cosine UFT" if set(methods) <= set(METHODS) else "hint settings against cosine UFT"
+    write_report(out / f"{name}.md", f"Hint horizon: {title}", intro, facts, body)
+    plot(results, depths, fractions, methods, out / f"{name}.png")
     return body
 
 
@@ -162,14 +163,15 @@ def main():
     parser.add_argument("--resume", action="store_true", help="keep the runs already in OUT/hint_horizon.json")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="report the runs of these files together")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--name", default=NAME, help="report files: OUT/NAME.{json,md,png}")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{NAME}.json"
+    path = out / f"{args.name}.json"
     if args.merge:
         path.write_text(json.dumps(merge_reports(args.merge, key), indent=1))
     if args.merge or args.report_only:
-        print(report(json.loads(path.read_text()), out))
+        print(report(json.loads(path.read_text()), out, args.name))
         return
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()
@@ -196,7 +198,7 @@ def main():
                     )
                     meta["minutes"] = round(minutes_before + (time.time() - start) / 60, 1)
                     path.write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
-    print(report({"meta": meta, "runs": results}, out))
+    print(report({"meta": meta, "runs": results}, out, args.name))
 
 
 if __name__ == "__main__":
