@@ -52,6 +52,7 @@ METHODS = {  # method -> the `uft-trl` flags that make it, on top of the shared 
     "rft": ["--hint_schedule", "none"],
     "uft": ["--hint_schedule", "cosine"],
     "adaptive": ["--hint_schedule", "adaptive"],
+    "uft-half": ["--hint_schedule", "cosine"],  # issue 31: half of each group hinted (run_command adds the count)
 }
 REGIME_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 ALL_BUT_LAST = "all but the last chunk"
@@ -315,10 +316,12 @@ def run_command(method: str, lr: float, seed: int, base: Path, data: Path, out: 
             "--max_length",
             "512",
         ]
+    half = ["--hint_rollouts", str(args.rollouts // 2)] if method == "uft-half" else []
     return [
         "train",
         *shared,
         *METHODS[method],
+        *half,
         "--dataset_test_split",
         "validation",
         "--num_test",
@@ -385,7 +388,7 @@ def read_metrics(out: Path) -> list[dict]:
     return json.loads(state.read_text())["log_history"] if state.exists() else []
 
 
-FOLLOWS = {"adaptive": "uft"}  # a method run at another's chosen rate, unswept (the budget's cut)
+FOLLOWS = {"adaptive": "uft", "uft-half": "uft"}  # run at another's chosen rate, unswept (the budget's cut)
 
 
 def rates(args, method: str) -> list[float]:
@@ -601,7 +604,13 @@ def plot(results: list[dict], rows: dict, base_validation: float, path: Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"sft": "tab:green", "rft": "tab:blue", "uft": "tab:red", "adaptive": "tab:purple"}
+    colors = {
+        "sft": "tab:green",
+        "rft": "tab:blue",
+        "uft": "tab:red",
+        "adaptive": "tab:purple",
+        "uft-half": "tab:orange",
+    }
     figure, (reward_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for method, row in rows.items():
         for unit in (r for r in results if r["method"] == method and r["lr"] == row["lr"]):
@@ -747,7 +756,7 @@ def main() -> None:
         nargs="+",
         default=["rft", "uft", "sft", "adaptive"],
         choices=list(METHODS),
-        help="adaptive runs at UFT's chosen rate",
+        help="adaptive and uft-half run at UFT's chosen rate",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="the first one runs the sweep")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-5, 3e-5], help="RL methods' grid")
