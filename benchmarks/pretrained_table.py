@@ -701,7 +701,7 @@ def report(results: list[dict], base: Path, data: Path, work: Path, args) -> Non
             f"steps (p 0.95 -> 0.05), sft_loss_coef 0.001; adaptive: UFT's rate, not swept; validation: "
             f"{args.table_val} problems per size (RL: the run's own float32 no-hint accuracy every "
             f"{args.eval_every} steps; SFT: `uft-trl eval` at the end). "
-            f"0.001. Seeds {args.seeds} (the data and the base are shared; the seed draws rollouts, hints and "
+            f"Seeds {args.seeds} (the data and the base are shared; the seed draws rollouts, hints and "
             f"batch order). {args.threads} torch thread(s) per run, {args.jobs} runs at a time."
         ),
         "base_line": (
