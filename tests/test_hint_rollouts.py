@@ -4,18 +4,8 @@ others start from the prompt alone; all share the group's reward baseline (LUFFY
 import pytest
 import torch
 
-from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config
+from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config, make_trainer
 from uft_trl import UFTConfig, UFTTrainer
-
-
-def make_trainer(tmp_path, model, tokenizer, dataset, **config):
-    return UFTTrainer(
-        model=model,
-        reward_funcs=length_reward,
-        args=make_config(tmp_path, **config),
-        train_dataset=dataset,
-        processing_class=tokenizer,
-    )
 
 
 @pytest.mark.parametrize("hinted", [1, 2, 3])

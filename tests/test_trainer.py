@@ -5,19 +5,9 @@ import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config
+from testing_utils import generated_prompt_ids, generation_batch, ids_of, length_reward, make_config, make_trainer
 from uft_trl import UFTConfig, UFTTrainer
 from uft_trl.tiny import build_model
-
-
-def make_trainer(tmp_path, model, tokenizer, dataset, reward=length_reward, **config):
-    return UFTTrainer(
-        model=model,
-        reward_funcs=reward,
-        args=make_config(tmp_path, **config),
-        train_dataset=dataset,
-        processing_class=tokenizer,
-    )
 
 
 class RecordingReward:

@@ -5,7 +5,7 @@ import os
 import socket
 import sys
 
-from uft_trl import UFTConfig
+from uft_trl import UFTConfig, UFTTrainer
 
 
 SOLUTIONS = {
@@ -41,6 +41,17 @@ TINY_RUN = dict(
 
 def make_config(tmp_path, **overrides):
     return UFTConfig(**{"output_dir": str(tmp_path / "out"), **TINY_RUN, **overrides})
+
+
+def make_trainer(tmp_path, model, tokenizer, dataset, reward=length_reward, **config):
+    """A UFTTrainer on ``make_config``'s tiny run."""
+    return UFTTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=make_config(tmp_path, **config),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
 
 
 def generation_batch(dataset, prompt_indices, num_generations=4):

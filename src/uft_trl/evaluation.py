@@ -44,8 +44,9 @@ def transformers_generator(
             for p in prompts
         ]
         # message lists are rendered with the template's own BOS, as TRL's apply_chat_template(tokenize=True) reads
-        # them: never another; text prompts as training read them
-        rendered = [not isinstance(p, str) for p in prompts]
+        # them: never another; text prompts as training read them (a column holds one kind)
+        chat = bool(prompts) and not isinstance(prompts[0], str)
+        prompt_ids = prompt_token_ids(tokenizer, texts, special_tokens and not chat)
         results: list[list[str]] = []
         batches = range(0, len(texts), batch_size)
         # the bar moves per generated token of each batch: a batch of a long budget takes minutes on a CPU
@@ -57,11 +58,8 @@ def transformers_generator(
             dynamic_ncols=True,
         )
         for index, start in enumerate(batches):
-            ids = [
-                prompt_token_ids(tokenizer, [text], special_tokens and not chat)[0]
-                for text, chat in zip(texts[start : start + batch_size], rendered[start : start + batch_size])
-            ]
-            encoded = tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(model.device)
+            batch = {"input_ids": prompt_ids[start : start + batch_size]}
+            encoded = tokenizer.pad(batch, return_tensors="pt").to(model.device)
             output = model.generate(
                 **encoded,
                 stopping_criteria=StoppingCriteriaList([_TokenProgress(bar)]) if progress else None,

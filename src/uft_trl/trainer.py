@@ -353,10 +353,8 @@ class UFTTrainer(GRPOTrainer):
         from accelerate.utils import gather_object
 
         rows = gather_object(local_rows)
-        hinted = (
-            self.num_generations if not self.args.hint_rollouts else min(self.args.hint_rollouts, self.num_generations)
-        )
-        # a group's hinted rollouts measure its level (all of them but with hint_rollouts)
+        # a group's hinted rollouts (the first hint_rollouts; all when None or 0) measure its level
+        hinted = self.args.hint_rollouts or self.num_generations
         correct = self._correct(self._total_rewards()).view(-1, self.num_generations)[:, :hinted]
         success = torch.nanmean(correct, dim=1).tolist()
         step = self.hint_step()
@@ -398,7 +396,8 @@ class UFTTrainer(GRPOTrainer):
             # Groups whose rollouts all score alike have zero GRPO advantage: only the hint NLL teaches them.
             groups = rewards.view(-1, self.num_generations)
             zero_spread = (groups.nan_to_num(-1.0) == groups[:, :1].nan_to_num(-1.0)).all(dim=1)
-            group_hinted = hinted.view(-1, self.num_generations)[:, 0]
+            by_group = hinted.view(-1, self.num_generations)
+            group_hinted = by_group[:, 0]
             if group_hinted.any():
                 metrics["uft/zero_spread_hinted"].append(zero_spread[group_hinted].float().mean().item())
                 # over the hinted rollouts (with hint_rollouts, not the unhinted ones of the same groups)
@@ -406,7 +405,6 @@ class UFTTrainer(GRPOTrainer):
             if (~group_hinted).any():
                 metrics["uft/zero_spread_unhinted"].append(zero_spread[~group_hinted].float().mean().item())
             # Groups with hinted and unhinted rollouts (hint_rollouts): what the hint is worth inside one group.
-            by_group = hinted.view(-1, self.num_generations)
             mixed = (by_group.any(dim=1) & ~by_group.all(dim=1)).unsqueeze(1).expand_as(by_group).reshape(-1)
             if mixed.any():
                 metrics["uft/reward_mixed_hinted"].append(torch.nanmean(rewards[mixed & hinted]).item())

@@ -162,7 +162,7 @@ SCHEDULES: dict[str, HintSchedule] = {
     "constant": Constant(),
     "partial": Partial(),
     "none": NoHints(),
-}  # "adaptive" and "partial-failed" (per-prompt state) are added by hints.adaptive
+}  # "adaptive" and "partial-failed" (per-prompt state) are added by hints.adaptive and hints.partial
 
 
 class _FunctionSchedule(HintSchedule):
